@@ -1,0 +1,102 @@
+/**
+ * Every error the engine reports to a user has a stable dotted code, registered
+ * here once. The code decides the CLI exit code, the HTTP status and whether the
+ * recovery loop may retry. Registering a code twice throws at start-up.
+ */
+
+export const ExitCode = {
+  Ok: 0,
+  Internal: 1,
+  InvalidInput: 2,
+  Environment: 3,
+  SigInt: 130,
+  SigTerm: 143,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type ErrorClass = 'input' | 'environment' | 'internal' | 'runtime';
+
+export interface ErrorCodeInfo {
+  readonly code: string;
+  /** What kind of failure: decides the exit code and HTTP status. */
+  readonly kind: ErrorClass;
+  /** May the pipeline recovery loop retry a pipeline that failed with this code? */
+  readonly retryable: boolean;
+  readonly description: string;
+}
+
+const registry = new Map<string, ErrorCodeInfo>();
+
+function define(code: string, kind: ErrorClass, retryable: boolean, description: string): string {
+  if (registry.has(code)) throw new Error(`error code ${code} registered twice`);
+  registry.set(code, { code, kind, retryable, description });
+  return code;
+}
+
+export const Code = {
+  // Pipeline configuration files.
+  ConfigParseError: define('config.parse_error', 'input', false, 'A pipeline file is not valid YAML.'),
+  ConfigFieldRequired: define('config.field_required', 'input', false, 'A required field is missing.'),
+  ConfigFieldInvalid: define('config.field_invalid', 'input', false, 'A field has a value that is not allowed.'),
+  ConfigFieldTooLong: define('config.field_too_long', 'input', false, 'A field is longer than allowed.'),
+  ConfigFieldUnknown: define('config.field_unknown', 'input', false, 'A field is not part of the pipeline file schema.'),
+  ConfigFieldRenamed: define('config.field_renamed', 'input', false, 'A field was renamed in a newer version.'),
+  ConfigIdDuplicate: define('config.id_duplicate', 'input', false, 'Two entities share an ID.'),
+  ConfigVersionUnsupported: define('config.version_unsupported', 'input', false, 'The pipeline file version is not supported.'),
+  ConfigPathNotFound: define('config.path_not_found', 'input', false, 'The pipelines path does not exist.'),
+  ConfigEnvUnset: define('config.env_unset', 'input', false, 'A ${VAR} in a pipeline file names an unset variable.'),
+  // Engine configuration (flags, environment, conduit.yaml).
+  EngineConfigInvalid: define('engine.config_invalid', 'input', false, 'An engine setting is invalid.'),
+  // Plugins and their parameters.
+  PluginNotFound: define('connector.plugin_not_found', 'input', false, 'No connector plugin has that name.'),
+  ProcessorPluginNotFound: define('processor.plugin_not_found', 'input', false, 'No processor plugin has that name.'),
+  PluginTypeUnsupported: define('connector.type_unsupported', 'input', false, 'The plugin cannot act as that connector type.'),
+  ParamUnknown: define('param.unrecognized', 'input', false, 'A setting is not a parameter of the plugin.'),
+  ParamRequired: define('param.required', 'input', false, 'A required parameter is not set.'),
+  ParamInvalidType: define('param.invalid_type', 'input', false, 'A parameter value is not of the parameter type.'),
+  ParamValidation: define('param.validation_failed', 'input', false, 'A parameter value fails a validation.'),
+  // Pipelines at run time.
+  PipelineNotFound: define('pipeline.not_found', 'input', false, 'No pipeline has that ID.'),
+  PipelineRunning: define('pipeline.running', 'input', false, 'The pipeline is already running.'),
+  PipelineNotRunning: define('pipeline.not_running', 'input', false, 'The pipeline is not running.'),
+  PipelineInvalid: define('pipeline.invalid', 'input', false, 'The pipeline cannot run as configured.'),
+  PipelineRecoveryExhausted: define('pipeline.recovery_exhausted', 'runtime', false, 'The pipeline failed more often than recovery allows.'),
+  PipelineForceStopped: define('pipeline.force_stopped', 'runtime', false, 'The pipeline was stopped by force.'),
+  // Connectors at run time.
+  ConnectorOpenFailed: define('connector.open_failed', 'runtime', true, 'A connector failed to open.'),
+  ConnectorReadFailed: define('connector.read_failed', 'runtime', true, 'A source failed to read.'),
+  ConnectorWriteFailed: define('connector.write_failed', 'runtime', true, 'A destination failed to write.'),
+  ConnectorAckFailed: define('connector.ack_failed', 'runtime', true, 'A source failed to take an acknowledgement.'),
+  ConnectorFatal: define('connector.fatal', 'runtime', false, 'A connector reported an error it cannot recover from.'),
+  // Records.
+  RecordNacked: define('record.nacked', 'runtime', false, 'A record failed and no dead-letter queue took it.'),
+  ProcessorFailed: define('processor.failed', 'runtime', false, 'A processor failed on a record.'),
+  DlqThresholdExceeded: define('dlq.threshold_exceeded', 'runtime', false, 'Too many records failed within the DLQ window.'),
+  DlqWriteFailed: define('dlq.write_failed', 'runtime', false, 'The dead-letter queue could not take a failed record.'),
+  // State store.
+  StoreUnreachable: define('store.unreachable', 'environment', true, 'The state store cannot be opened or reached.'),
+  StoreFormatUnsupported: define('store.format_unsupported', 'environment', false, 'The state store was written by an unknown version.'),
+  // Process environment.
+  PortInUse: define('environment.port_in_use', 'environment', false, 'A port the engine needs is taken.'),
+  Internal: define('internal', 'internal', false, 'An unexpected internal error.'),
+} as const;
+export type Code = (typeof Code)[keyof typeof Code];
+
+export function codeInfo(code: string): ErrorCodeInfo {
+  return registry.get(code) ?? { code, kind: 'internal', retryable: false, description: '' };
+}
+
+export function allCodes(): readonly ErrorCodeInfo[] {
+  return [...registry.values()];
+}
+
+export function exitCodeFor(code: string): ExitCode {
+  switch (codeInfo(code).kind) {
+    case 'input':
+      return ExitCode.InvalidInput;
+    case 'environment':
+      return ExitCode.Environment;
+    default:
+      return ExitCode.Internal;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The connector contract. A connector plugin declares its parameters once and
+ * creates sources and/or destinations. The engine calls them in this order:
+ *
+ *   source:      configure → lifecycle hook → open(position) → read/ack … → teardown
+ *   destination: configure → lifecycle hook → open → write … → teardown
+ *
+ * Sources produce batches; the engine hands acknowledgements back in the order
+ * the records were produced, and only after every destination (or the
+ * dead-letter queue) has durably taken them and the position is persisted.
+ */
+import type { Logger } from '../log/logger.js';
+import type { OpenCDCRecord } from '../opencdc/record.js';
+import type { Config, ParamSpecs } from './params.js';
+
+export interface PluginInfo {
+  /** The plugin name used in pipeline files, e.g. `file`. */
+  readonly name: string;
+  readonly summary: string;
+  readonly description: string;
+  readonly version: string;
+  readonly author: string;
+}
+
+export interface ConnectorPlugin extends PluginInfo {
+  readonly source?: {
+    /** Parameters of the source, without the `sdk.*` ones the SDK adds. */
+    readonly params: ParamSpecs;
+    create(): Source;
+  };
+  readonly destination?: {
+    readonly params: ParamSpecs;
+    create(): Destination;
+  };
+}
+
+export interface ConnectorContext {
+  /** `<pipelineID>:<connectorID>`. */
+  readonly connectorId: string;
+  readonly pipelineId: string;
+  readonly logger: Logger;
+}
+
+export interface DestinationContext extends ConnectorContext {
+  /** Turns a record into bytes as `sdk.record.format` says. */
+  readonly format: RecordFormatter;
+}
+
+export interface RecordFormatter {
+  /** The bytes of one record, without a trailing newline. */
+  (record: OpenCDCRecord): Buffer;
+}
+
+/** Lifecycle hooks, called before open. The config passed is the validated one. */
+export interface LifecycleHooks {
+  /** The connector was created and runs for the first time. */
+  onCreated?(config: Config): Promise<void>;
+  /** The settings changed since the connector last ran. */
+  onUpdated?(before: Config, after: Config): Promise<void>;
+  /** The connector was deleted (not called for DLQ connectors). */
+  onDeleted?(config: Config): Promise<void>;
+}
+
+export interface Source extends LifecycleHooks {
+  /** Takes the validated configuration. Throw a ConduitError naming the parameter on a bad value. */
+  configure(config: Config, ctx: ConnectorContext): Promise<void> | void;
+  /** Opens at a position (null: from the beginning). */
+  open(position: Uint8Array | null): Promise<void>;
+  /**
+   * Returns the next records: at least one, at most `max`, as soon as any are
+   * available. When `signal` aborts (the pipeline is stopping) it returns
+   * promptly, with an empty array if nothing was read.
+   */
+  read(max: number, signal: AbortSignal): Promise<OpenCDCRecord[]>;
+  /**
+   * The records with these positions are delivered and their positions
+   * persisted. Called in production order, never twice for a position.
+   */
+  ack(positions: readonly Uint8Array[]): Promise<void>;
+  /** Releases everything. Called once, also after a failure; unacked records count as not delivered. */
+  teardown(): Promise<void>;
+}
+
+/** One outcome per record: undefined means written; an Error means that record failed. */
+export type WriteOutcome = ReadonlyArray<Error | undefined>;
+
+export interface Destination extends LifecycleHooks {
+  configure(config: Config, ctx: DestinationContext): Promise<void> | void;
+  open(): Promise<void>;
+  /**
+   * Writes a batch durably. Resolves with nothing when every record is written,
+   * or with one outcome per record when some failed (those are nacked: they go
+   * to the dead-letter queue or stop the pipeline). Throwing means the
+   * destination itself failed; the pipeline then restarts with backoff.
+   */
+  write(records: readonly OpenCDCRecord[]): Promise<WriteOutcome | undefined>;
+  teardown(): Promise<void>;
+}
