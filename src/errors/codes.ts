@@ -39,10 +39,20 @@ export const Code = {
   ConfigFieldRequired: define('config.field_required', 'input', false, 'A required field is missing.'),
   ConfigFieldInvalid: define('config.field_invalid', 'input', false, 'A field has a value that is not allowed.'),
   ConfigFieldTooLong: define('config.field_too_long', 'input', false, 'A field is longer than allowed.'),
-  ConfigFieldUnknown: define('config.field_unknown', 'input', false, 'A field is not part of the pipeline file schema.'),
+  ConfigFieldUnknown: define(
+    'config.field_unknown',
+    'input',
+    false,
+    'A field is not part of the pipeline file schema.',
+  ),
   ConfigFieldRenamed: define('config.field_renamed', 'input', false, 'A field was renamed in a newer version.'),
   ConfigIdDuplicate: define('config.id_duplicate', 'input', false, 'Two entities share an ID.'),
-  ConfigVersionUnsupported: define('config.version_unsupported', 'input', false, 'The pipeline file version is not supported.'),
+  ConfigVersionUnsupported: define(
+    'config.version_unsupported',
+    'input',
+    false,
+    'The pipeline file version is not supported.',
+  ),
   ConfigPathNotFound: define('config.path_not_found', 'input', false, 'The pipelines path does not exist.'),
   ConfigEnvUnset: define('config.env_unset', 'input', false, 'A ${VAR} in a pipeline file names an unset variable.'),
   // Engine configuration (flags, environment, conduit.yaml).
@@ -50,7 +60,12 @@ export const Code = {
   // Plugins and their parameters.
   PluginNotFound: define('connector.plugin_not_found', 'input', false, 'No connector plugin has that name.'),
   ProcessorPluginNotFound: define('processor.plugin_not_found', 'input', false, 'No processor plugin has that name.'),
-  PluginTypeUnsupported: define('connector.type_unsupported', 'input', false, 'The plugin cannot act as that connector type.'),
+  PluginTypeUnsupported: define(
+    'connector.type_unsupported',
+    'input',
+    false,
+    'The plugin cannot act as that connector type.',
+  ),
   ParamUnknown: define('param.unrecognized', 'input', false, 'A setting is not a parameter of the plugin.'),
   ParamRequired: define('param.required', 'input', false, 'A required parameter is not set.'),
   ParamInvalidType: define('param.invalid_type', 'input', false, 'A parameter value is not of the parameter type.'),
@@ -60,7 +75,12 @@ export const Code = {
   PipelineRunning: define('pipeline.running', 'input', false, 'The pipeline is already running.'),
   PipelineNotRunning: define('pipeline.not_running', 'input', false, 'The pipeline is not running.'),
   PipelineInvalid: define('pipeline.invalid', 'input', false, 'The pipeline cannot run as configured.'),
-  PipelineRecoveryExhausted: define('pipeline.recovery_exhausted', 'runtime', false, 'The pipeline failed more often than recovery allows.'),
+  PipelineRecoveryExhausted: define(
+    'pipeline.recovery_exhausted',
+    'runtime',
+    false,
+    'The pipeline failed more often than recovery allows.',
+  ),
   PipelineForceStopped: define('pipeline.force_stopped', 'runtime', false, 'The pipeline was stopped by force.'),
   // Connectors at run time.
   ConnectorOpenFailed: define('connector.open_failed', 'runtime', true, 'A connector failed to open.'),
@@ -71,11 +91,21 @@ export const Code = {
   // Records.
   RecordNacked: define('record.nacked', 'runtime', false, 'A record failed and no dead-letter queue took it.'),
   ProcessorFailed: define('processor.failed', 'runtime', false, 'A processor failed on a record.'),
-  DlqThresholdExceeded: define('dlq.threshold_exceeded', 'runtime', false, 'Too many records failed within the DLQ window.'),
+  DlqThresholdExceeded: define(
+    'dlq.threshold_exceeded',
+    'runtime',
+    false,
+    'Too many records failed within the DLQ window.',
+  ),
   DlqWriteFailed: define('dlq.write_failed', 'runtime', false, 'The dead-letter queue could not take a failed record.'),
   // State store.
   StoreUnreachable: define('store.unreachable', 'environment', true, 'The state store cannot be opened or reached.'),
-  StoreFormatUnsupported: define('store.format_unsupported', 'environment', false, 'The state store was written by an unknown version.'),
+  StoreFormatUnsupported: define(
+    'store.format_unsupported',
+    'environment',
+    false,
+    'The state store was written by an unknown version.',
+  ),
   // Process environment.
   PortInUse: define('environment.port_in_use', 'environment', false, 'A port the engine needs is taken.'),
   Internal: define('internal', 'internal', false, 'An unexpected internal error.'),

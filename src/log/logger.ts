@@ -78,7 +78,7 @@ class BaseLogger implements Logger {
 function plain(v: unknown): unknown {
   if (v instanceof Error) {
     const code = (v as { code?: unknown }).code;
-    return code === undefined ? v.message : `${String(code)}: ${v.message}`;
+    return typeof code === 'string' ? `${code}: ${v.message}` : v.message;
   }
   if (typeof v === 'bigint') return v.toString();
   return v;

@@ -54,9 +54,7 @@ function compile(specs: ParamSpecs): readonly CompiledKey[] {
     c = Object.entries(specs).map(([key, spec]) => ({
       key,
       spec,
-      pattern: key.includes('*')
-        ? new RegExp(`^${key.split('*').map(escapeRegex).join('[^.]+')}$`)
-        : undefined,
+      pattern: key.includes('*') ? new RegExp(`^${key.split('*').map(escapeRegex).join('[^.]+')}$`) : undefined,
     }));
     compiled.set(specs, c);
   }
@@ -256,7 +254,12 @@ export class Config {
   }
   list(key: string): string[] {
     const v = this.string(key);
-    return v === '' ? [] : v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    return v === ''
+      ? []
+      : v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
   }
   int(key: string): number {
     const v = this.settings[key];

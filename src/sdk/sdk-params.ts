@@ -75,7 +75,8 @@ export const DESTINATION_SDK_PARAMS: ParamSpecs = {
     type: 'int',
     default: '0',
     greaterThan: -1,
-    description: 'Maximum records written at once when rate limiting. 0 means no limit; below sdk.batch.size it caps the batch.',
+    description:
+      'Maximum records written at once when rate limiting. 0 means no limit; below sdk.batch.size it caps the batch.',
   },
   'sdk.record.format': {
     type: 'string',
