@@ -46,10 +46,12 @@ export interface DestinationContext extends ConnectorContext {
   readonly format: RecordFormatter;
 }
 
-export interface RecordFormatter {
-  /** The bytes of one record, without a trailing newline. */
-  (record: OpenCDCRecord): Buffer;
-}
+/**
+ * One record as the destination should write it, without a trailing newline.
+ * JSON formats return strings, so that a destination can join a batch into one
+ * buffer; binary formats return bytes.
+ */
+export type RecordFormatter = (record: OpenCDCRecord) => string | Uint8Array;
 
 /** Lifecycle hooks, called before open. The config passed is the validated one. */
 export interface LifecycleHooks {
