@@ -1,0 +1,532 @@
+/**
+ * The `opencdc/json` codec: a record as Conduit writes it, byte for byte.
+ *
+ * Conduit serializes records with goccy/go-json, which follows Go's
+ * encoding/json. The rules this module reproduces:
+ *
+ * - Fields in struct order: `position`, `operation`, `metadata`, `key`,
+ *   `payload{before, after}`.
+ * - Map keys (metadata and every structured object, at any depth) sorted by
+ *   their UTF-8 bytes.
+ * - Strings: `"` and `\` escaped, `\n` `\r` `\t` short, every other control
+ *   character as `\u00XX` (so `\b` and `\f` too), `<` `>` `&` as `\u003c`
+ *   `\u003e` `\u0026`, U+2028/U+2029 as `\u2028`/`\u2029`, and a lone
+ *   surrogate (Go: an invalid UTF-8 byte) as `\ufffd`.
+ * - Bytes (position, raw data, `Uint8Array` inside structured data) as padded
+ *   standard base64; raw data optionally as its UTF-8 text.
+ * - `Date` as Go's `time.Time` (RFC 3339, fraction trimmed, UTC `Z`),
+ *   `bigint` as its digits, `null` data as `null`, numbers as Go prints a
+ *   float64 (the same digits as JavaScript, but `-0` stays `-0`).
+ *
+ * The encoder is a hand-written string builder: it runs for every record a
+ * destination writes. See bench/opencdc-json.bench.ts.
+ */
+import { isUtf8 } from 'node:buffer';
+import { OPERATIONS, type Data, type OpenCDCRecord, type Operation, type StructuredData } from './record.js';
+
+export interface EncodeOptions {
+  /** Write raw data as its UTF-8 text instead of base64 (conduit-commons `RawDataAsString`). */
+  rawDataAsString?: boolean;
+  /** Write `"position":null` (the SDK's `position.excluded` converter option). */
+  excludePosition?: boolean;
+}
+
+/** A record (or a value inside one) that does not have the OpenCDC JSON shape. */
+export class RecordDecodeError extends Error {
+  /** The offending field as a JSON path, e.g. `payload.after` or `operation`. */
+  readonly field: string;
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super(`invalid OpenCDC record: ${field === '' ? '' : `${field}: `}${message}`, options);
+    this.name = 'RecordDecodeError';
+    this.field = field;
+  }
+}
+
+/** A value that Go's JSON encoder refuses (NaN, Infinity, a year outside 0–9999, a function …). */
+export class RecordEncodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecordEncodeError';
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Encoding
+// ---------------------------------------------------------------------------
+
+/**
+ * Encodes a record as Conduit's `opencdc/json`, without a trailing newline.
+ *
+ * @example
+ * encodeRecord(makeRecord({ position: rawData('1'), payload: { before: null, after: { b: 1, a: '<' } } }))
+ * // {"position":"MQ==","operation":"create","metadata":{},"key":null,"payload":{"before":null,"after":{"a":"\u003c","b":1}}}
+ */
+export function encodeRecord(record: OpenCDCRecord, opts?: EncodeOptions): string {
+  const asString = opts?.rawDataAsString === true;
+  return (
+    '{"position":' +
+    (opts?.excludePosition === true ? 'null' : quoteBytes(record.position)) +
+    ',"operation":' +
+    operationJSON(record.operation) +
+    ',"metadata":' +
+    encodeMetadata(record.metadata) +
+    ',"key":' +
+    encodeData(record.key, asString) +
+    ',"payload":{"before":' +
+    encodeData(record.payload.before, asString) +
+    ',"after":' +
+    encodeData(record.payload.after, asString) +
+    '}}'
+  );
+}
+
+/**
+ * Encodes one value the way Go encodes the equivalent `any`: objects as maps
+ * with sorted keys, bytes as base64, dates as `time.Time`. Instances of
+ * {@link GoStruct} keep their field order (a Go struct).
+ */
+export function encodeValue(v: unknown): string {
+  return value(v, '');
+}
+
+/**
+ * An object whose fields print in the given order, like a Go struct (plain
+ * objects print like Go maps, with sorted keys). Fields whose value is
+ * `undefined` are left out (Go's `omitempty`).
+ */
+export class GoStruct {
+  constructor(readonly fields: ReadonlyArray<readonly [string, unknown]>) {}
+}
+
+const OPERATION_JSON: Readonly<Record<string, string>> = {
+  create: '"create"',
+  update: '"update"',
+  delete: '"delete"',
+  snapshot: '"snapshot"',
+};
+
+function operationJSON(op: Operation): string {
+  const s = OPERATION_JSON[op];
+  if (s === undefined || !Object.hasOwn(OPERATION_JSON, op)) {
+    throw new RecordEncodeError(`operation ${JSON.stringify(op)} is not one of ${OPERATIONS.join(', ')}`);
+  }
+  return s;
+}
+
+/** Data as `null`, base64 (or text) for raw data, or a sorted object. */
+export function encodeData(d: Data | undefined, rawDataAsString = false): string {
+  if (d === null || d === undefined) return 'null';
+  if (d instanceof Uint8Array) return rawDataAsString ? quoteBytesAsText(d) : quoteBytes(d);
+  return object(d, '');
+}
+
+function encodeMetadata(md: Readonly<Record<string, string>>): string {
+  const shape = shapeOf(md);
+  const keys = shape.sorted;
+  const names = shape.names;
+  const n = keys.length;
+  if (n === 0) return '{}';
+  let out = '{';
+  for (let i = 0; i < n; i++) {
+    const v = md[keys[i] as string];
+    if (typeof v !== 'string') {
+      throw new RecordEncodeError(`metadata ${JSON.stringify(keys[i])} is a ${typeName(v)}, not a string`);
+    }
+    out += (i === 0 ? '' : ',') + (names[i] as string) + quote(v);
+  }
+  return out + '}';
+}
+
+function value(v: unknown, path: string): string {
+  switch (typeof v) {
+    case 'string':
+      return quote(v);
+    case 'number':
+      return numberJSON(v, path);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'bigint':
+      return v.toString();
+    case 'object':
+      if (v === null) return 'null';
+      if (v instanceof Uint8Array) return quoteBytes(v);
+      if (Array.isArray(v)) return array(v, path);
+      if (v instanceof Date) return '"' + goTime(v, path) + '"';
+      if (v instanceof GoStruct) return struct(v, path);
+      return object(v as Record<string, unknown>, path);
+    case 'undefined':
+      return 'null';
+    default:
+      throw new RecordEncodeError(`cannot encode a ${typeof v}${at(path)}`);
+  }
+}
+
+function array(a: readonly unknown[], path: string): string {
+  const n = a.length;
+  if (n === 0) return '[]';
+  let out = '[' + value(a[0], path);
+  for (let i = 1; i < n; i++) out += ',' + value(a[i], path);
+  return out + ']';
+}
+
+function object(o: Readonly<Record<string, unknown>>, path: string): string {
+  const shape = shapeOf(o);
+  const keys = shape.sorted;
+  const names = shape.names;
+  const n = keys.length;
+  let out = '{';
+  let first = true;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i] as string;
+    const v = o[k];
+    // A JavaScript object with an undefined property means "no such field".
+    if (v === undefined) continue;
+    out += (first ? '' : ',') + (names[i] as string) + value(v, path === '' ? k : path + '.' + k);
+    first = false;
+  }
+  return out + '}';
+}
+
+function struct(s: GoStruct, path: string): string {
+  let out = '{';
+  let first = true;
+  for (const [k, v] of s.fields) {
+    if (v === undefined) continue;
+    out += (first ? '' : ',') + quote(k) + ':' + value(v, path === '' ? k : path + '.' + k);
+    first = false;
+  }
+  return out + '}';
+}
+
+function numberJSON(v: number, path: string): string {
+  if (!Number.isFinite(v)) throw new RecordEncodeError(`json: unsupported value: ${v}${at(path)}`);
+  // Go's float64 formatting uses the shortest repr, with exponents below 1e-6
+  // and from 1e21 on: exactly JavaScript's, except that Go keeps the sign of -0.
+  if (v === 0 && 1 / v < 0) return '-0';
+  return String(v);
+}
+
+function at(path: string): string {
+  return path === '' ? '' : ` at ${path}`;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}
+
+/** Go's RFC3339Nano for a UTC time: `2024-01-02T03:04:05.12Z`. */
+function goTime(d: Date, path: string): string {
+  const t = d.getTime();
+  if (Number.isNaN(t)) throw new RecordEncodeError(`cannot encode an invalid Date${at(path)}`);
+  const year = d.getUTCFullYear();
+  if (year < 0 || year > 9999) {
+    throw new RecordEncodeError(`Time.MarshalJSON: year ${year} outside of range [0,9999]${at(path)}`);
+  }
+  const iso = d.toISOString(); // YYYY-MM-DDTHH:mm:ss.sssZ for years 0–9999
+  const ms = d.getUTCMilliseconds();
+  if (ms === 0) return iso.slice(0, 19) + 'Z';
+  let frac = iso.slice(19, 23); // ".sss"
+  while (frac.endsWith('0')) frac = frac.slice(0, -1);
+  return iso.slice(0, 19) + frac + 'Z';
+}
+
+// ---------------------------------------------------------------------------
+// Key order
+// ---------------------------------------------------------------------------
+
+/**
+ * Compares two strings by their UTF-8 bytes (Go's order for map keys). UTF-16
+ * order differs only where a surrogate meets a unit from U+E000–U+FFFF.
+ */
+export function compareGo(a: string, b: string): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    let ca = a.charCodeAt(i);
+    let cb = b.charCodeAt(i);
+    if (ca === cb) continue;
+    if (ca >= 0xd800 && cb >= 0xd800) {
+      ca = ca >= 0xe000 ? ca - 0x800 : ca <= 0xdfff ? ca + 0x2000 : ca;
+      cb = cb >= 0xe000 ? cb - 0x800 : cb <= 0xdfff ? cb + 0x2000 : cb;
+    }
+    return ca - cb;
+  }
+  return a.length - b.length;
+}
+
+/** The keys of an object in Go's order, and each one quoted with its colon. */
+interface Shape {
+  readonly keys: readonly string[];
+  readonly sorted: readonly string[];
+  readonly names: readonly string[];
+}
+
+// Records from one source share their key sets, usually in one insertion
+// order, so the sorted and quoted keys of recent shapes are remembered.
+const SHAPE_CACHE_SIZE = 64;
+const shapeCache: Shape[] = [];
+let shapeNext = 0;
+const EMPTY_SHAPE: Shape = { keys: [], sorted: [], names: [] };
+
+function shapeOf(o: object): Shape {
+  const keys = Object.keys(o);
+  const n = keys.length;
+  if (n === 0) return EMPTY_SHAPE;
+  const size = shapeCache.length;
+  outer: for (let c = 0; c < size; c++) {
+    const e = shapeCache[c] as Shape;
+    const ek = e.keys;
+    if (ek.length !== n) continue;
+    for (let i = 0; i < n; i++) if (ek[i] !== keys[i]) continue outer;
+    return e;
+  }
+  let sorted = keys;
+  for (let i = 1; i < n; i++) {
+    if (compareGo(keys[i - 1] as string, keys[i] as string) > 0) {
+      sorted = keys.slice().sort(compareGo);
+      break;
+    }
+  }
+  const shape: Shape = { keys, sorted, names: sorted.map((k) => quote(k) + ':') };
+  // Objects with many keys are rarely repeated shapes; keep the cache cheap to scan.
+  if (n <= 256) {
+    if (size < SHAPE_CACHE_SIZE) shapeCache.push(shape);
+    else shapeCache[shapeNext] = shape;
+    shapeNext = (shapeNext + 1) % SHAPE_CACHE_SIZE;
+  }
+  return shape;
+}
+
+// ---------------------------------------------------------------------------
+// Strings and bytes
+// ---------------------------------------------------------------------------
+
+const HEX = '0123456789abcdef';
+
+/** A JSON string literal with Go's escaping (HTML-safe, U+2028/9 escaped, lone surrogates as U+FFFD). */
+export function quote(s: string): string {
+  const n = s.length;
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    // Printable ASCII other than " \ < > & needs nothing.
+    if (c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26) continue;
+    let esc: string;
+    if (c < 0x80) {
+      switch (c) {
+        case 0x22:
+          esc = '\\"';
+          break;
+        case 0x5c:
+          esc = '\\\\';
+          break;
+        case 0x0a:
+          esc = '\\n';
+          break;
+        case 0x0d:
+          esc = '\\r';
+          break;
+        case 0x09:
+          esc = '\\t';
+          break;
+        case 0x7f:
+          continue;
+        default: // other control characters, < > &
+          esc = '\\u00' + HEX[c >> 4] + HEX[c & 0xf];
+      }
+    } else if (c === 0x2028) {
+      esc = '\\u2028';
+    } else if (c === 0x2029) {
+      esc = '\\u2029';
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      if (c <= 0xdbff && i + 1 < n) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          i++;
+          continue;
+        }
+      }
+      esc = '\\ufffd';
+    } else {
+      continue;
+    }
+    out += s.slice(last, i) + esc;
+    last = i + 1;
+  }
+  if (last === 0) return '"' + s + '"';
+  return '"' + out + s.slice(last) + '"';
+}
+
+function toBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function quoteBytes(b: Uint8Array): string {
+  return '"' + toBuffer(b).toString('base64') + '"';
+}
+
+/** Raw data as text: valid UTF-8 as is; each invalid byte as `\ufffd`, like Go. */
+function quoteBytesAsText(b: Uint8Array): string {
+  const buf = toBuffer(b);
+  if (isUtf8(buf)) return quote(buf.toString('utf8'));
+  let out = '"';
+  let start = 0;
+  let i = 0;
+  const n = buf.length;
+  while (i < n) {
+    const size = utf8SequenceLength(buf, i);
+    if (size > 0) {
+      i += size;
+      continue;
+    }
+    if (i > start) out += quote(buf.toString('utf8', start, i)).slice(1, -1);
+    out += '\\ufffd';
+    i++;
+    start = i;
+  }
+  if (n > start) out += quote(buf.toString('utf8', start, n)).slice(1, -1);
+  return out + '"';
+}
+
+/** The length of the valid UTF-8 sequence at `i`, or 0 (Go's utf8.DecodeRune rules). */
+function utf8SequenceLength(b: Uint8Array, i: number): number {
+  const c = b[i] as number;
+  if (c < 0x80) return 1;
+  const n = b.length;
+  const cont = (j: number, lo = 0x80, hi = 0xbf): boolean => {
+    if (j >= n) return false;
+    const x = b[j] as number;
+    return x >= lo && x <= hi;
+  };
+  if (c >= 0xc2 && c <= 0xdf) return cont(i + 1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const lo = c === 0xe0 ? 0xa0 : 0x80;
+    const hi = c === 0xed ? 0x9f : 0xbf;
+    return cont(i + 1, lo, hi) && cont(i + 2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const lo = c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xf4 ? 0x8f : 0xbf;
+    return cont(i + 1, lo, hi) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Decoding
+// ---------------------------------------------------------------------------
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Decodes padded standard base64 the way Go's encoding/json does for `[]byte` (CR and LF ignored). */
+export function decodeBase64(s: string, field: string): Buffer {
+  const t = s.includes('\n') || s.includes('\r') ? s.replace(/[\r\n]/g, '') : s;
+  if (!BASE64.test(t)) throw new RecordDecodeError(field, `${preview(s)} is not valid base64`);
+  return Buffer.from(t, 'base64');
+}
+
+function preview(s: string): string {
+  return JSON.stringify(s.length > 40 ? s.slice(0, 40) + '…' : s);
+}
+
+/**
+ * Decodes `opencdc/json` text into a record. A JSON string in `key`,
+ * `payload.before` or `payload.after` is raw data (base64); an object is
+ * structured data; `null` or a missing field is no data. Unknown fields are
+ * ignored, as Go ignores them.
+ *
+ * @throws RecordDecodeError naming the field that is wrong.
+ */
+export function decodeRecord(text: string | Uint8Array): OpenCDCRecord {
+  const s = typeof text === 'string' ? text : toBuffer(text).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(s);
+  } catch (err) {
+    throw new RecordDecodeError('', `not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (!isPlainObject(parsed)) throw new RecordDecodeError('', `expected a JSON object, got ${jsonType(parsed)}`);
+
+  const payload = parsed.payload;
+  let before: Data = null;
+  let after: Data = null;
+  if (payload !== null && payload !== undefined) {
+    if (!isPlainObject(payload)) throw new RecordDecodeError('payload', `expected an object, got ${jsonType(payload)}`);
+    before = decodeData(payload.before, 'payload.before');
+    after = decodeData(payload.after, 'payload.after');
+  }
+  return {
+    position: decodePosition(parsed.position),
+    operation: decodeOperation(parsed.operation),
+    metadata: decodeMetadata(parsed.metadata),
+    key: decodeData(parsed.key, 'key'),
+    payload: { before, after },
+  };
+}
+
+function decodePosition(v: unknown): Uint8Array {
+  if (v === null || v === undefined) return Buffer.alloc(0);
+  if (typeof v !== 'string') throw new RecordDecodeError('position', `expected a base64 string, got ${jsonType(v)}`);
+  return decodeBase64(v, 'position');
+}
+
+function decodeOperation(v: unknown): Operation {
+  if (typeof v !== 'string') {
+    throw new RecordDecodeError(
+      'operation',
+      `expected one of ${OPERATIONS.join(', ')}, got ${v === undefined ? 'nothing' : jsonType(v)}`,
+    );
+  }
+  if (!(OPERATIONS as readonly string[]).includes(v)) {
+    throw new RecordDecodeError(
+      'operation',
+      `unknown operation ${JSON.stringify(v)} (expected ${OPERATIONS.join(', ')})`,
+    );
+  }
+  return v as Operation;
+}
+
+function decodeMetadata(v: unknown): Record<string, string> {
+  if (v === null || v === undefined) return {};
+  if (!isPlainObject(v)) throw new RecordDecodeError('metadata', `expected an object of strings, got ${jsonType(v)}`);
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    if (typeof x !== 'string') {
+      throw new RecordDecodeError(`metadata.${k}`, `expected a string, got ${jsonType(x)}`);
+    }
+  }
+  return v as Record<string, string>;
+}
+
+function decodeData(v: unknown, field: string): Data {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return decodeBase64(v, field);
+  if (isPlainObject(v)) return v as StructuredData;
+  throw new RecordDecodeError(
+    field,
+    `expected a base64 string (raw data), an object (structured data) or null, got ${jsonType(v)}`,
+  );
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function jsonType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  switch (typeof v) {
+    case 'object':
+      return 'an object';
+    case 'string':
+      return `the string ${preview(v)}`;
+    case 'number':
+      return `the number ${v}`;
+    case 'boolean':
+      return `${v}`;
+    default:
+      return typeof v;
+  }
+}
