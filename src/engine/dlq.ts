@@ -1,0 +1,145 @@
+/**
+ * The dead-letter queue handler, with Conduit's window semantics:
+ *
+ * | window-size | threshold | behaviour |
+ * | >0          | 0         | the first nack stops the pipeline; nothing is written |
+ * | 0           | any       | every nack goes to the DLQ |
+ * | >0          | >0        | nacks go to the DLQ until the nacks in the window exceed the threshold |
+ *
+ * A record the DLQ has durably taken counts as delivered (the source is acked).
+ * If the DLQ cannot take it, the pipeline stops: no loss is acknowledged.
+ */
+import { Code } from '../errors/codes.js';
+import { ConduitError, fatal } from '../errors/conduit-error.js';
+import { MetadataKey, nowNanos } from '../opencdc/metadata.js';
+import type { OpenCDCRecord, StructuredData } from '../opencdc/record.js';
+import type { Destination } from '../sdk/connector.js';
+import type { DLQConfig } from '../provisioning/types.js';
+
+export class DlqHandler {
+  private readonly window: boolean[];
+  private windowPos = 0;
+  private windowNacks = 0;
+  private windowFilled = 0;
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly cfg: DLQConfig,
+    private readonly destination: Destination | undefined,
+  ) {
+    this.window = cfg.windowSize > 0 && cfg.windowNackThreshold > 0 ? new Array<boolean>(cfg.windowSize) : [];
+  }
+
+  /** True when the window is tracked (only then do acks matter to it). */
+  get tracksAcks(): boolean {
+    return this.window.length > 0;
+  }
+
+  /** Counts delivered records in the window. */
+  recordAcks(n: number): void {
+    if (this.window.length === 0) return;
+    if (n >= this.window.length) {
+      this.window.fill(false);
+      this.windowNacks = 0;
+      this.windowFilled = this.window.length;
+      return;
+    }
+    for (let i = 0; i < n; i++) this.push(false);
+  }
+
+  /**
+   * Handles a failed record. Resolves once the DLQ has durably taken it; throws a
+   * fatal ConduitError when the pipeline must stop instead.
+   */
+  async nack(record: OpenCDCRecord, error: Error, nodeId: string): Promise<void> {
+    const { windowSize, windowNackThreshold } = this.cfg;
+    if (windowSize > 0 && windowNackThreshold === 0) {
+      throw fatal(
+        Code.RecordNacked,
+        `record at position ${positionText(record)} failed in ${nodeId}: ${error.message}`,
+        {
+          cause: error,
+          suggestion:
+            'fix the cause, or configure a dead-letter-queue with window-nack-threshold > 0 (or window-size 0) to route failed records there',
+        },
+      );
+    }
+    if (this.window.length > 0) {
+      this.push(true);
+      if (this.windowNacks > windowNackThreshold) {
+        throw fatal(
+          Code.DlqThresholdExceeded,
+          `DLQ nack threshold exceeded (${windowNackThreshold}/${windowSize}); last failure in ${nodeId}: ${error.message}`,
+          {
+            cause: error,
+            suggestion: 'inspect the records in the dead-letter queue, fix the cause and restart the pipeline',
+          },
+        );
+      }
+    }
+    const dlqRecord = toDlqRecord(record, error, nodeId);
+    const write = this.tail.then(() => this.write(dlqRecord));
+    this.tail = write.catch(() => undefined);
+    return write;
+  }
+
+  private async write(r: OpenCDCRecord): Promise<void> {
+    if (this.destination === undefined) return;
+    let outcome;
+    try {
+      outcome = await this.destination.write([r]);
+    } catch (e) {
+      throw fatal(
+        Code.DlqWriteFailed,
+        `the dead-letter queue could not take a failed record: ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
+    }
+    const err = outcome?.[0];
+    if (err !== undefined) {
+      throw fatal(Code.DlqWriteFailed, `the dead-letter queue rejected a failed record: ${err.message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  private push(nack: boolean): void {
+    const w = this.window;
+    if (this.windowFilled === w.length && w[this.windowPos] === true) this.windowNacks--;
+    w[this.windowPos] = nack;
+    if (nack) this.windowNacks++;
+    this.windowPos = (this.windowPos + 1) % w.length;
+    if (this.windowFilled < w.length) this.windowFilled++;
+  }
+}
+
+function positionText(r: OpenCDCRecord): string {
+  return Buffer.from(r.position).toString('utf8');
+}
+
+/** The record written to the DLQ: the failed record as structured data, plus why and where it failed. */
+export function toDlqRecord(record: OpenCDCRecord, error: Error, nodeId: string): OpenCDCRecord {
+  const source = record.metadata[MetadataKey.SourceConnectorId] ?? '';
+  const failed: StructuredData = {
+    position: record.position,
+    operation: record.operation,
+    metadata: { ...record.metadata },
+    key: record.key,
+    payload: { before: record.payload.before, after: record.payload.after },
+  };
+  const metadata: Record<string, string> = {
+    [MetadataKey.CreatedAt]: nowNanos(),
+    [MetadataKey.DlqNackError]: error instanceof ConduitError ? `${error.code}: ${error.message}` : error.message,
+    [MetadataKey.DlqNackNodeId]: nodeId,
+  };
+  if (source !== '') metadata[MetadataKey.SourceConnectorId] = source;
+  return {
+    position: Buffer.from(`${source}/${positionText(record)}`),
+    operation: 'create',
+    metadata,
+    key: null,
+    payload: { before: null, after: failed },
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * In-process test connectors for the engine's own tests: a source over an
+ * array of records whose acks are recorded, and a destination whose writes can
+ * be slowed, failed or made to reject single records. Positions are the
+ * record index as a decimal string.
+ */
+import { ConduitError } from '../../src/errors/conduit-error.js';
+import type { OpenCDCRecord } from '../../src/opencdc/record.js';
+import type { ConnectorPlugin, Destination, Source, WriteOutcome } from '../../src/sdk/connector.js';
+import type { Store } from '../../src/store/store.js';
+import { StateKey, type StoredPosition } from '../../src/engine/state-keys.js';
+
+export interface SourceWorld {
+  /** Records not yet produced; `push` adds more. */
+  readonly backlog: string[];
+  /** Positions acked, in the order the engine acked them. */
+  readonly acked: string[];
+  /** Positions opened at, one per run. */
+  readonly openedAt: Array<string | null>;
+  /** When set, every ack checks that the store already holds a position at least this far. */
+  store?: Store;
+  connectorId?: string;
+  /** Violations of "persisted before acked" seen by ack. */
+  readonly ackBeforePersist: string[];
+  readFailures: number;
+  /** Records handed to the engine so far (across runs). */
+  readCount: number;
+}
+
+export function sourceWorld(lines: string[] = []): SourceWorld {
+  return { backlog: [...lines], acked: [], openedAt: [], ackBeforePersist: [], readFailures: 0, readCount: 0 };
+}
+
+export interface DestinationWorld {
+  readonly written: string[];
+  /** Per-write delay in ms (0 = none). */
+  delayMs: number;
+  /** Fail this many write calls with a retryable error. */
+  failWrites: number;
+  /** Payloads that are rejected record by record. */
+  readonly poison: Set<string>;
+  /** Maximum records seen in one write. */
+  maxBatch: number;
+  /** Called at the start of every write. */
+  onWrite?: () => void;
+}
+
+export function destinationWorld(): DestinationWorld {
+  return { written: [], delayMs: 0, failWrites: 0, poison: new Set(), maxBatch: 0 };
+}
+
+export function payload(r: OpenCDCRecord): string {
+  const after = r.payload.after;
+  return after instanceof Uint8Array ? Buffer.from(after).toString('utf8') : JSON.stringify(after);
+}
+
+/** A plugin named `mem` whose source reads world.backlog and whose destination writes to world.written. */
+export function memoryPlugin(worlds: {
+  sources: Record<string, SourceWorld>;
+  destinations: Record<string, DestinationWorld>;
+}): ConnectorPlugin {
+  return {
+    name: 'mem',
+    summary: 'test connector',
+    description: 'test connector',
+    version: 'v0.0.0',
+    author: 'tests',
+    source: {
+      params: { world: { type: 'string', required: true, description: 'world name' } },
+      create: () => new MemSource(worlds.sources),
+    },
+    destination: {
+      params: { world: { type: 'string', required: true, description: 'world name' } },
+      create: () => new MemDestination(worlds.destinations),
+    },
+  };
+}
+
+class MemSource implements Source {
+  private world!: SourceWorld;
+  private next = 0;
+  private wake: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly worlds: Record<string, SourceWorld>) {}
+
+  configure(config: { string(k: string): string }): void {
+    const w = this.worlds[config.string('world')];
+    if (w === undefined) throw new Error(`no source world ${config.string('world')}`);
+    this.world = w;
+  }
+  async open(position: Uint8Array | null): Promise<void> {
+    const p = position === null ? null : Buffer.from(position).toString('utf8');
+    this.world.openedAt.push(p);
+    this.next = p === null ? 0 : Number(p) + 1;
+    // New records are checked for on a short timer, like a connector polling its system.
+    this.timer = setInterval(() => this.wake?.(), 2);
+  }
+  async read(max: number, signal: AbortSignal): Promise<OpenCDCRecord[]> {
+    while (this.next >= this.world.backlog.length && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const onAbort = (): void => resolve();
+        this.wake = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+    if (this.world.readFailures > 0) {
+      this.world.readFailures--;
+      throw new Error('injected read failure');
+    }
+    const out: OpenCDCRecord[] = [];
+    while (out.length < max && this.next < this.world.backlog.length) {
+      const i = this.next++;
+      this.world.readCount++;
+      out.push({
+        position: Buffer.from(String(i)),
+        operation: 'create',
+        metadata: {},
+        key: Buffer.from(String(i)),
+        payload: { before: null, after: Buffer.from(this.world.backlog[i] ?? '') },
+      });
+    }
+    return out;
+  }
+  async ack(positions: readonly Uint8Array[]): Promise<void> {
+    const w = this.world;
+    if (w.store !== undefined && w.connectorId !== undefined) {
+      const raw = await w.store.get(StateKey.position(w.connectorId));
+      const stored =
+        raw === undefined ? -1 : Number(Buffer.from((JSON.parse(raw) as StoredPosition).position, 'base64').toString());
+      const last = Number(Buffer.from(positions[positions.length - 1] ?? new Uint8Array()).toString());
+      if (stored < last) w.ackBeforePersist.push(`${last} acked while the store held ${stored}`);
+    }
+    for (const p of positions) w.acked.push(Buffer.from(p).toString('utf8'));
+  }
+  async teardown(): Promise<void> {
+    clearInterval(this.timer);
+  }
+}
+
+class MemDestination implements Destination {
+  private world!: DestinationWorld;
+  constructor(private readonly worlds: Record<string, DestinationWorld>) {}
+  configure(config: { string(k: string): string }): void {
+    const w = this.worlds[config.string('world')];
+    if (w === undefined) throw new Error(`no destination world ${config.string('world')}`);
+    this.world = w;
+  }
+  async open(): Promise<void> {}
+  async write(records: readonly OpenCDCRecord[]): Promise<WriteOutcome | undefined> {
+    const w = this.world;
+    w.maxBatch = Math.max(w.maxBatch, records.length);
+    w.onWrite?.();
+    if (w.delayMs > 0) await new Promise((r) => setTimeout(r, w.delayMs));
+    if (w.failWrites > 0) {
+      w.failWrites--;
+      throw new ConduitError('connector.write_failed', 'injected write failure');
+    }
+    let outcomes: Array<Error | undefined> | undefined;
+    records.forEach((r, i) => {
+      const p = payload(r);
+      if (w.poison.has(p)) {
+        (outcomes ??= new Array<Error | undefined>(records.length))[i] = new Error(`poison record ${p}`);
+      } else {
+        w.written.push(p);
+      }
+    });
+    return outcomes;
+  }
+  async teardown(): Promise<void> {}
+}
