@@ -1,0 +1,122 @@
+/**
+ * `conduit run`: opens the store, loads and validates the pipeline files,
+ * reconciles them with the store, starts the pipelines, and runs until a
+ * signal. The first SIGINT/SIGTERM drains and checkpoints (exit 0); a second
+ * exits at once with 130/143.
+ */
+import { resolveEngineConfig, type EngineConfig } from '../../config/engine-config.js';
+import { Engine } from '../../engine/engine.js';
+import { PipelineStatus } from '../../engine/types.js';
+import { Code, ExitCode } from '../../errors/codes.js';
+import { ConduitError, ValidationErrors } from '../../errors/conduit-error.js';
+import { createLogger, type Logger } from '../../log/logger.js';
+import { builtinRegistry } from '../../plugins/builtin.js';
+import type { PluginRegistry } from '../../plugins/registry.js';
+import { loadPipelines } from '../../provisioning/load.js';
+import { parseDuration } from '../../sdk/duration.js';
+import { openStore } from '../../store/index.js';
+import type { Store } from '../../store/store.js';
+import type { Output } from '../output.js';
+
+export interface RunHandle {
+  readonly engine: Engine;
+  readonly store: Store;
+  readonly logger: Logger;
+}
+
+/** Everything `run` does before it waits: shared with quickstart and tests. */
+export async function bootEngine(cfg: EngineConfig, registry: PluginRegistry, logger: Logger): Promise<RunHandle> {
+  const loaded = await loadPipelines(cfg.pipelinesPath, {
+    registry,
+    env: process.env,
+    // A missing path is only an error when the user named it (the default may be absent).
+    defaultPath: cfg.pipelinesPathIsDefault ? cfg.pipelinesPath : '',
+  });
+  for (const w of loaded.warnings) logger.warn(w.format());
+  if (loaded.errors.length > 0) throw new ValidationErrors(loaded.errors);
+  const { store, warnings } = await openStore(
+    cfg.store.type === 'sqlite'
+      ? { type: 'sqlite', sqlitePath: cfg.store.path, sqliteTable: cfg.store.table }
+      : cfg.store.type === 'postgres'
+        ? { type: 'postgres', postgresConnectionString: cfg.store.connectionString, postgresTable: cfg.store.table }
+        : { type: 'inmemory' },
+  );
+  for (const w of [...cfg.warnings, ...warnings]) logger.warn(w);
+  const engine = new Engine({ store, registry, logger, recovery: cfg.recovery });
+  try {
+    await engine.init();
+    const result = await engine.provision(loaded.pipelines);
+    if (result.errors.length > 0) throw new ValidationErrors(result.errors);
+    for (const id of result.deleted) logger.info('pipeline removed: no longer in any pipeline file', { pipeline: id });
+    await engine.startDesired();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return { engine, store, logger };
+}
+
+export async function runCommand(flags: Record<string, string>, out: Output): Promise<number> {
+  const exitAfter = flags['exit-after'];
+  const settings = { ...flags };
+  for (const k of ['json', 'quiet', 'no-color', 'exit-after']) delete settings[k];
+  const cfg = resolveEngineConfig(settings);
+  const exitAfterMs = exitAfter === undefined ? undefined : parseDuration(exitAfter);
+  if (exitAfter !== undefined && exitAfterMs === undefined) {
+    throw new ConduitError(Code.EngineConfigInvalid, `--exit-after ${JSON.stringify(exitAfter)} is not a duration`, {
+      suggestion: 'use a duration such as 30s',
+    });
+  }
+  const logger = createLogger({
+    level: cfg.log.level,
+    format: out.json ? 'json' : cfg.log.format,
+    write: (l) => process.stdout.write(l),
+  });
+  const handle = await bootEngine(cfg, builtinRegistry(), logger);
+  logger.info('conduit is running', {
+    pipelines: handle.engine.list().length,
+    store: cfg.store.type,
+    pipelinesPath: cfg.pipelinesPath,
+  });
+  const code = await waitForStop(handle, cfg, exitAfterMs);
+  return code === ExitCode.Ok ? out.success('run', 'stopped after draining all pipelines') : code;
+}
+
+function waitForStop(h: RunHandle, cfg: EngineConfig, exitAfterMs: number | undefined): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (code: number, why: string): void => {
+      if (stopping) return;
+      stopping = true;
+      h.logger.info('stopping: draining pipelines and writing checkpoints', { reason: why });
+      void h.engine
+        .shutdown(cfg.drainTimeoutMs)
+        .then(() => h.store.close())
+        .then(
+          () => resolve(code),
+          (e: unknown) => {
+            h.logger.error('stop failed', { error: e });
+            resolve(ExitCode.Internal);
+          },
+        );
+    };
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (stopping) {
+        // A second signal: exit now, as Conduit does.
+        process.exit(sig === 'SIGINT' ? ExitCode.SigInt : ExitCode.SigTerm);
+      }
+      stop(ExitCode.Ok, sig);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    if (exitAfterMs !== undefined) setTimeout(() => stop(ExitCode.Ok, 'exit-after elapsed'), exitAfterMs).unref();
+    if (cfg.exitOnDegraded) {
+      h.engine.onStatus((id, state) => {
+        if (state.status === PipelineStatus.Degraded) {
+          h.logger.error('a pipeline degraded and pipelines.exit-on-degraded is set', { pipeline: id });
+          stop(ExitCode.Internal, 'pipeline degraded');
+        }
+      });
+    }
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * The `conduit` command line: a thin layer over the engine service.
+ * Exit codes: 0 ok, 1 internal, 2 invalid input, 3 environment; a second
+ * SIGINT/SIGTERM exits with 130/143.
+ */
+import { ENGINE_PARAMS } from '../config/engine-config.js';
+import { Code, ExitCode } from '../errors/codes.js';
+import { ConduitError } from '../errors/conduit-error.js';
+import { checkFlags, parseArgs } from './args.js';
+import { initCommand } from './commands/init.js';
+import { quickstartCommand } from './commands/quickstart.js';
+import { runCommand } from './commands/run.js';
+import { validateCommand } from './commands/validate.js';
+import { Output } from './output.js';
+
+export const VERSION = '0.1.0';
+
+const GLOBAL = ['json', 'quiet', 'no-color', 'help'];
+
+const HELP = `conduit ${VERSION}: move every change from your data stores to other systems, in real time.
+
+Usage: conduit <command> [flags]
+
+Commands:
+  run                         run the engine with the pipelines in --pipelines.path
+  quickstart [--records N]    a generator → log demo on the in-memory store
+  init [--path DIR]           create conduit.yaml and the pipelines/ folder
+  pipelines validate <path>   check pipeline files offline
+  version                     print the version
+
+Global flags: --json (a JSON envelope on stdout), --quiet, --help
+Run flags: every engine setting as --key value, e.g. --db.type sqlite --pipelines.path ./pipelines
+  (also CONDUIT_DB_TYPE=... or conduit.yaml); --exit-after 30s stops after a while.
+Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 environment (store or port), 130/143 second signal.
+`;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let out = new Output({
+    json: argv.includes('--json'),
+    quiet: argv.includes('--quiet') || argv.includes('-q'),
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+  });
+  let command = 'conduit';
+  try {
+    const { positionals, flags } = parseArgs(argv);
+    out = new Output({ ...out.opts, json: flags['json'] === 'true', quiet: flags['quiet'] === 'true' });
+    const [cmd, sub, arg] = positionals;
+    command = cmd ?? 'help';
+    if (flags['help'] === 'true' || cmd === undefined || cmd === 'help') {
+      process.stdout.write(HELP);
+      return ExitCode.Ok;
+    }
+    switch (cmd) {
+      case 'version':
+        checkFlags(flags, GLOBAL);
+        return out.success('version', VERSION, { version: VERSION, node: process.version }, `conduit ${VERSION}`);
+      case 'run':
+        checkFlags(flags, [...GLOBAL, ...Object.keys(ENGINE_PARAMS), 'exit-after']);
+        return await runCommand(flags, out);
+      case 'quickstart':
+        checkFlags(flags, [...GLOBAL, 'records']);
+        return await quickstartCommand(flags, out);
+      case 'init':
+        checkFlags(flags, [...GLOBAL, 'path']);
+        return await initCommand(flags, out);
+      case 'pipelines':
+      case 'pipeline':
+        command = `pipelines ${sub ?? ''}`.trim();
+        if (sub === 'validate') {
+          checkFlags(flags, GLOBAL);
+          return await validateCommand(arg, out);
+        }
+        throw new ConduitError(
+          Code.EngineConfigInvalid,
+          `unknown command "pipelines ${sub ?? ''}"`.replace(' "', ' "'),
+          {
+            suggestion:
+              'use "conduit pipelines validate <path>"; the other pipelines commands need the HTTP API (not served yet)',
+          },
+        );
+      default:
+        throw new ConduitError(Code.EngineConfigInvalid, `unknown command "${cmd}"`, {
+          suggestion: 'see "conduit --help" for the commands',
+        });
+    }
+  } catch (e) {
+    return out.failure(command, e);
+  }
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;

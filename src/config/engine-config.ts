@@ -1,0 +1,233 @@
+/**
+ * Engine settings: declared once as a parameter spec (names and defaults are
+ * Conduit's), resolved with the precedence flags > CONDUIT_* environment
+ * variables > conduit.yaml > defaults.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { Code } from '../errors/codes.js';
+import { ConduitError } from '../errors/conduit-error.js';
+import { Config, validateSettings, type ParamSpecs } from '../sdk/params.js';
+import type { RecoveryConfig } from '../engine/types.js';
+import type { Level, LogFormat } from '../log/logger.js';
+
+export const ENGINE_PARAMS: ParamSpecs = {
+  'config.path': { type: 'string', default: './conduit.yaml', description: 'The engine configuration file.' },
+  'db.type': {
+    type: 'string',
+    default: 'sqlite',
+    inclusion: ['sqlite', 'badger', 'postgres', 'inmemory'],
+    description: 'The state store: sqlite (embedded, default), postgres or inmemory. badger is read as sqlite.',
+  },
+  'db.sqlite.path': { type: 'string', default: './conduit.db', description: 'The SQLite file of the embedded store.' },
+  'db.sqlite.table': { type: 'string', default: 'conduit_kv_store', description: 'The SQLite table name.' },
+  'db.badger.path': {
+    type: 'string',
+    default: '',
+    description: 'Accepted for Conduit compatibility; used as the SQLite path when db.type is badger.',
+  },
+  'db.postgres.connection-string': {
+    type: 'string',
+    default: '',
+    secret: true,
+    description: 'The PostgreSQL connection string, required when db.type is postgres.',
+  },
+  'db.postgres.table': { type: 'string', default: 'conduit_kv_store', description: 'The PostgreSQL table name.' },
+  'pipelines.path': { type: 'string', default: './pipelines', description: 'A pipeline file or a folder of them.' },
+  'pipelines.exit-on-degraded': {
+    type: 'bool',
+    default: 'false',
+    description: 'Exit the process when a pipeline degrades.',
+  },
+  'pipelines.error-recovery.min-delay': {
+    type: 'duration',
+    default: '1s',
+    description: 'The first delay before a failed pipeline restarts.',
+  },
+  'pipelines.error-recovery.max-delay': {
+    type: 'duration',
+    default: '10m',
+    description: 'The longest delay between restarts.',
+  },
+  'pipelines.error-recovery.backoff-factor': {
+    type: 'float',
+    default: '2',
+    greaterThan: 0,
+    description: 'The factor the delay grows by after each failure.',
+  },
+  'pipelines.error-recovery.max-retries': {
+    type: 'int',
+    default: '-1',
+    greaterThan: -2,
+    description: 'Restarts allowed within the window: -1 means no limit, 0 disables recovery.',
+  },
+  'pipelines.error-recovery.max-retries-window': {
+    type: 'duration',
+    default: '5m',
+    description: 'The window in which max-retries counts restarts.',
+  },
+  'pipelines.drain-timeout': {
+    type: 'duration',
+    default: '30s',
+    description: 'How long a stop waits for pipelines to drain and checkpoint before stopping them by force.',
+  },
+  'log.level': {
+    type: 'string',
+    default: 'info',
+    inclusion: ['trace', 'debug', 'info', 'warn', 'error'],
+    description: 'The log level.',
+  },
+  'log.format': { type: 'string', default: 'cli', inclusion: ['cli', 'json'], description: 'The log format.' },
+  'api.enabled': {
+    type: 'bool',
+    default: 'true',
+    description: 'Accepted for Conduit compatibility (the HTTP API is not served yet).',
+  },
+  'api.http.address': { type: 'string', default: ':8080', description: 'Accepted for Conduit compatibility.' },
+  'api.grpc.address': { type: 'string', default: ':8084', description: 'Accepted for Conduit compatibility.' },
+  'connectors.path': {
+    type: 'string',
+    default: './connectors',
+    description: 'Accepted for Conduit compatibility (standalone connectors are not loaded yet).',
+  },
+  'processors.path': { type: 'string', default: './processors', description: 'Accepted for Conduit compatibility.' },
+};
+
+export interface EngineConfig {
+  readonly store:
+    | { readonly type: 'sqlite'; readonly path: string; readonly table: string }
+    | { readonly type: 'postgres'; readonly connectionString: string; readonly table: string }
+    | { readonly type: 'inmemory' };
+  readonly pipelinesPath: string;
+  readonly pipelinesPathIsDefault: boolean;
+  readonly exitOnDegraded: boolean;
+  readonly recovery: RecoveryConfig;
+  readonly drainTimeoutMs: number;
+  readonly log: { readonly level: Level; readonly format: LogFormat };
+  readonly warnings: readonly string[];
+  /** The resolved settings, secrets included: never print without redaction. */
+  readonly settings: Readonly<Record<string, string>>;
+}
+
+/** The environment variable of a setting: CONDUIT_ + upper case, with . and - as _. */
+export function envName(key: string): string {
+  return `CONDUIT_${key.toUpperCase().replace(/[.-]/g, '_')}`;
+}
+
+/**
+ * Resolves the engine configuration. `flags` are the command-line settings
+ * (already split into key → value). Throws a ConduitError listing every problem.
+ */
+export function resolveEngineConfig(
+  flags: Readonly<Record<string, string>>,
+  env: NodeJS.ProcessEnv = process.env,
+): EngineConfig {
+  const fromEnv: Record<string, string> = {};
+  for (const key of Object.keys(ENGINE_PARAMS)) {
+    const v = env[envName(key)];
+    if (v !== undefined) fromEnv[key] = v;
+  }
+  const configPath = flags['config.path'] ?? fromEnv['config.path'] ?? './conduit.yaml';
+  const fromFile = readConfigFile(
+    configPath,
+    flags['config.path'] !== undefined || fromEnv['config.path'] !== undefined,
+  );
+  const merged = { ...fromFile, ...fromEnv, ...flags };
+  const { settings, errors } = validateSettings(ENGINE_PARAMS, merged, { pathPrefix: '' });
+  if (errors.length > 0) {
+    const first = errors[0] as ConduitError;
+    throw new ConduitError(
+      Code.EngineConfigInvalid,
+      errors.map((e) => e.message.replace(/^parameter /, 'setting ')).join('; '),
+      {
+        configPath: first.configPath,
+        suggestion: first.suggestion ?? 'see "conduit run --help" for the settings',
+      },
+    );
+  }
+  const c = new Config(ENGINE_PARAMS, settings);
+  const warnings: string[] = [];
+  let store: EngineConfig['store'];
+  switch (c.string('db.type')) {
+    case 'postgres': {
+      const cs = c.string('db.postgres.connection-string');
+      if (cs === '') {
+        throw new ConduitError(
+          Code.EngineConfigInvalid,
+          'db.type is postgres but db.postgres.connection-string is empty',
+          {
+            configPath: '/db.postgres.connection-string',
+            suggestion: `set --db.postgres.connection-string or ${envName('db.postgres.connection-string')}`,
+          },
+        );
+      }
+      store = { type: 'postgres', connectionString: cs, table: c.string('db.postgres.table') };
+      break;
+    }
+    case 'inmemory':
+      store = { type: 'inmemory' };
+      break;
+    case 'badger':
+      warnings.push('db.type badger is stored in SQLite here (same single-file embedded store)');
+      store = {
+        type: 'sqlite',
+        path: c.string('db.badger.path') || c.string('db.sqlite.path'),
+        table: c.string('db.sqlite.table'),
+      };
+      break;
+    default:
+      store = { type: 'sqlite', path: c.string('db.sqlite.path'), table: c.string('db.sqlite.table') };
+  }
+  return {
+    store,
+    pipelinesPath: c.string('pipelines.path'),
+    pipelinesPathIsDefault: merged['pipelines.path'] === undefined,
+    exitOnDegraded: c.bool('pipelines.exit-on-degraded'),
+    recovery: {
+      minDelay: c.duration('pipelines.error-recovery.min-delay'),
+      maxDelay: c.duration('pipelines.error-recovery.max-delay'),
+      backoffFactor: c.float('pipelines.error-recovery.backoff-factor'),
+      maxRetries: c.int('pipelines.error-recovery.max-retries'),
+      maxRetriesWindow: c.duration('pipelines.error-recovery.max-retries-window'),
+    },
+    drainTimeoutMs: c.duration('pipelines.drain-timeout'),
+    log: { level: c.string('log.level') as Level, format: c.string('log.format') as LogFormat },
+    warnings,
+    settings,
+  };
+}
+
+/** Reads conduit.yaml (nested keys) into flat dotted keys. A missing default file is fine. */
+function readConfigFile(path: string, explicit: boolean): Record<string, string> {
+  if (!existsSync(path)) {
+    if (explicit) {
+      throw new ConduitError(Code.EngineConfigInvalid, `the configuration file ${path} does not exist`, {
+        configPath: '/config.path',
+        suggestion: 'create it with "conduit init", or point --config.path at an existing file',
+      });
+    }
+    return {};
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ConduitError(Code.EngineConfigInvalid, `${path} is not valid YAML: ${(e as Error).message}`, {
+      file: path,
+      suggestion: 'fix the YAML syntax',
+    });
+  }
+  const out: Record<string, string> = {};
+  flatten(doc, '', out);
+  return out;
+}
+
+function flatten(v: unknown, prefix: string, out: Record<string, string>): void {
+  if (v === null || v === undefined) return;
+  if (typeof v === 'object' && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>))
+      flatten(x, prefix === '' ? k : `${prefix}.${k}`, out);
+    return;
+  }
+  out[prefix] = Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : JSON.stringify(v);
+}
