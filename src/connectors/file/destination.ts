@@ -10,21 +10,25 @@ import { ConduitError } from '../../errors/conduit-error.js';
 import type { OpenCDCRecord } from '../../opencdc/record.js';
 import type { Destination, DestinationContext, RecordFormatter, WriteOutcome } from '../../sdk/connector.js';
 import type { Config } from '../../sdk/params.js';
+import type { Logger } from '../../log/logger.js';
 
 export class FileDestination implements Destination {
   private path = '';
   private format: RecordFormatter = () => '';
   private fh: FileHandle | undefined;
+  private logger: Logger | undefined;
 
   configure(config: Config, ctx: DestinationContext): void {
     this.path = config.string('path');
     this.format = ctx.format;
+    this.logger = ctx.logger;
   }
 
   async open(): Promise<void> {
     try {
       await mkdir(dirname(this.path), { recursive: true });
-      this.fh = await open(this.path, 'a');
+      this.fh = await open(this.path, 'a+');
+      await this.cutTornLine(this.fh);
     } catch (err) {
       throw new ConduitError(
         Code.ConnectorOpenFailed,
@@ -84,6 +88,37 @@ export class FileDestination implements Destination {
       );
     }
     return outcomes;
+  }
+
+  /**
+   * A crash in the middle of a write can leave the last line incomplete. That
+   * line was never acknowledged, so the engine writes it again; appending after
+   * the fragment would glue two records together. Cut the fragment instead.
+   */
+  private async cutTornLine(fh: FileHandle): Promise<void> {
+    const { size } = await fh.stat();
+    if (size === 0) return;
+    const chunk = Buffer.alloc(Math.min(size, 1 << 16));
+    let end = size;
+    let first = true;
+    while (end > 0) {
+      const len = Math.min(chunk.length, end);
+      await fh.read(chunk, 0, len, end - len);
+      if (first && chunk[len - 1] === 0x0a) return; // ends with a complete line
+      first = false;
+      const nl = chunk.subarray(0, len).lastIndexOf(0x0a);
+      if (nl >= 0) {
+        end = end - len + nl + 1;
+        break;
+      }
+      end -= len;
+    }
+    await fh.truncate(end);
+    await fh.datasync();
+    this.logger?.warn('file: removed an incomplete last line left by an interrupted write; it will be written again', {
+      path: this.path,
+      bytes: size - end,
+    });
   }
 
   async teardown(): Promise<void> {

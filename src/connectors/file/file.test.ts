@@ -247,6 +247,33 @@ describe('file destination', () => {
     }
   });
 
+  it('cuts an incomplete last line left by an interrupted write before appending', async () => {
+    const path = fresh();
+    await writeFile(path, 'complete one\ncomplete two\nhalf a rec');
+    const dst = await configuredDestination(filePlugin, { path });
+    await dst.open();
+    try {
+      const records = sampleRecords(0, 1);
+      await dst.write(records);
+      const format = await jsonFormatter();
+      assert.equal(
+        await readFile(path, 'utf8'),
+        `complete one\ncomplete two\n${String(format(records[0] as OpenCDCRecord))}\n`,
+      );
+    } finally {
+      await dst.teardown();
+    }
+  });
+
+  it('leaves a file that ends with a complete line as it is', async () => {
+    const path = fresh();
+    await writeFile(path, 'kept\n');
+    const dst = await configuredDestination(filePlugin, { path });
+    await dst.open();
+    await dst.teardown();
+    assert.equal(await readFile(path, 'utf8'), 'kept\n');
+  });
+
   it('writes byte-formatted records unchanged, and reports a record the formatter rejects', async () => {
     const path = fresh();
     const d = filePlugin.destination?.create();
