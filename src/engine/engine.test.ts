@@ -222,7 +222,9 @@ describe('engine data path', () => {
     assert.equal(t.sources['s']?.acked.length, written, 'everything written was acked before the stop returned');
     t.sources['s'].backlog.push(...lines(50, 'later'));
     t.engine.start('p');
-    await waitFor(() => t.destinations['d']?.written.length === written + 50, { message: 'the new records after restart' });
+    await waitFor(() => t.destinations['d']?.written.length === written + 50, {
+      message: 'the new records after restart',
+    });
     assert.equal(t.sources['s']?.openedAt[1], String(written - 1), 'the restart opened at the last checkpoint');
     assert.deepEqual(
       t.destinations['d']?.written,
