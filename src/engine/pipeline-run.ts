@@ -35,7 +35,7 @@ import { DlqHandler } from './dlq.js';
 import { compileCondition, runChain, type ProcessorNode } from './processor-chain.js';
 import { RateLimiter } from './rate-limiter.js';
 import { estimateBatchSize } from './size.js';
-import { StateKey, type StoredConnector, type StoredPosition } from './state-keys.js';
+import { canonicalJson, StateKey, type StoredConnector, type StoredPosition } from './state-keys.js';
 
 export interface RunOptions {
   /** Bytes a pipeline may hold in flight (estimated heap size of records). */
@@ -51,7 +51,7 @@ export interface RunOptions {
 }
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
-  budgetBytes: 32 * 1024 * 1024,
+  budgetBytes: 4 * 1024 * 1024,
   checkpointIntervalMs: 50,
   channelCapacity: 16,
   defaultReadMax: 2048,
@@ -376,7 +376,7 @@ export class PipelineRun {
     const settings = { ...config.settings };
     if (before === undefined) {
       await instance.onCreated?.(config);
-    } else if (JSON.stringify(before.lastActiveSettings) !== JSON.stringify(settings)) {
+    } else if (canonicalJson(before.lastActiveSettings) !== canonicalJson(settings)) {
       await instance.onUpdated?.(new Config(config.specs, before.lastActiveSettings), config);
     } else {
       return;
