@@ -7,7 +7,9 @@
  * | >0          | >0        | nacks go to the DLQ until the nacks in the window exceed the threshold |
  *
  * A record the DLQ has durably taken counts as delivered (the source is acked).
- * If the DLQ cannot take it, the pipeline stops: no loss is acknowledged.
+ * If the DLQ cannot take it, the pipeline stops: no loss is acknowledged. Once
+ * the threshold was exceeded or a write failed, the handler stays broken and
+ * every later nack fails too, whatever acks follow (as Conduit's window freezes).
  */
 import { Code } from '../errors/codes.js';
 import { ConduitError, fatal } from '../errors/conduit-error.js';
@@ -22,6 +24,8 @@ export class DlqHandler {
   private windowNacks = 0;
   private windowFilled = 0;
   private tail: Promise<void> = Promise.resolve();
+  /** Set once the threshold was exceeded or a write failed: every later nack fails with it (Conduit freezes). */
+  private broken: ConduitError | undefined;
 
   constructor(
     private readonly cfg: DLQConfig,
@@ -53,6 +57,7 @@ export class DlqHandler {
    */
   async nack(record: OpenCDCRecord, error: Error, nodeId: string): Promise<void> {
     const { windowSize, windowNackThreshold } = this.cfg;
+    if (this.broken !== undefined) throw this.broken;
     if (windowSize > 0 && windowNackThreshold === 0) {
       throw fatal(
         Code.RecordNacked,
@@ -67,14 +72,14 @@ export class DlqHandler {
     if (this.window.length > 0) {
       this.push(true);
       if (this.windowNacks > windowNackThreshold) {
-        throw fatal(
+        throw (this.broken = fatal(
           Code.DlqThresholdExceeded,
           `DLQ nack threshold exceeded (${windowNackThreshold}/${windowSize}); last failure in ${nodeId}: ${error.message}`,
           {
             cause: error,
             suggestion: 'inspect the records in the dead-letter queue, fix the cause and restart the pipeline',
           },
-        );
+        ));
       }
     }
     const dlqRecord = toDlqRecord(record, error, nodeId);
@@ -85,23 +90,29 @@ export class DlqHandler {
 
   private async write(r: OpenCDCRecord): Promise<void> {
     if (this.destination === undefined) return;
+    // Only a failed write stops the writes queued behind it; nacks accepted before the threshold was exceeded are written.
+    if (this.broken?.code === Code.DlqWriteFailed) throw this.broken;
     let outcome;
     try {
       outcome = await this.destination.write([r]);
     } catch (e) {
-      throw fatal(
+      throw (this.broken = fatal(
         Code.DlqWriteFailed,
         `the dead-letter queue could not take a failed record: ${(e as Error).message}`,
         {
           cause: e,
         },
-      );
+      ));
     }
     const err = outcome?.[0];
     if (err !== undefined) {
-      throw fatal(Code.DlqWriteFailed, `the dead-letter queue rejected a failed record: ${err.message}`, {
-        cause: err,
-      });
+      throw (this.broken = fatal(
+        Code.DlqWriteFailed,
+        `the dead-letter queue rejected a failed record: ${err.message}`,
+        {
+          cause: err,
+        },
+      ));
     }
   }
 

@@ -13,7 +13,7 @@ import { destinationSpecs, sourceSpecs } from '../sdk/sdk-params.js';
 import type { Store, WriteOp } from '../store/store.js';
 import { RecoveryBackoff } from './backoff.js';
 import { PipelineRun, type RunOptions } from './pipeline-run.js';
-import { StateKey, type StoredConnector } from './state-keys.js';
+import { canonicalJson, StateKey, type StoredConnector } from './state-keys.js';
 import { DEFAULT_RECOVERY, PipelineStatus, type PipelineState, type RecoveryConfig } from './types.js';
 
 export type ProvisionedBy = 'config' | 'api';
@@ -132,8 +132,16 @@ export class Engine {
         result.created.push(p.id);
         continue;
       }
-      if (JSON.stringify(e.config) === JSON.stringify(p)) continue;
-      if (e.run !== undefined) await this.stop(p.id, { reason: 'system' });
+      if (sameConfig(e.config, p)) {
+        // Only where it sits in its file (or the order of keys) changed: keep it for messages, restart nothing.
+        if (JSON.stringify(e.config) !== JSON.stringify(p)) {
+          e.config = p;
+          await this.save(e);
+        }
+        continue;
+      }
+      // Also a pipeline waiting in its recovery backoff (no run, but a supervisor) is stopped.
+      if (e.supervisor !== undefined) await this.stop(p.id, { reason: 'system' });
       await this.forgetReplacedConnectors(e.config, p);
       e.config = p;
       await this.save(e);
@@ -158,7 +166,7 @@ export class Engine {
     const e = this.mustGet(id);
     if (e.supervisor !== undefined) {
       throw new ConduitError(Code.PipelineRunning, `pipeline ${id} is already running`, {
-        suggestion: `stop it first with "conduit pipelines stop ${id}"`,
+        suggestion: 'stop it first',
       });
     }
     this.launch(e);
@@ -170,7 +178,7 @@ export class Engine {
     const sup = e.supervisor;
     if (sup === undefined) {
       throw new ConduitError(Code.PipelineNotRunning, `pipeline ${id} is not running`, {
-        suggestion: `start it with "conduit pipelines start ${id}"`,
+        suggestion: 'start it first',
       });
     }
     e.stopRequest = { reason: opts.reason ?? 'user', force: opts.force === true };
@@ -188,18 +196,23 @@ export class Engine {
   async shutdown(timeoutMs: number): Promise<void> {
     const running = [...this.entries.values()].filter((e) => e.supervisor !== undefined);
     const stops = running.map((e) => this.stop(e.config.id, { reason: 'system' }).catch(() => undefined));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-    const outcome = await Promise.race([Promise.all(stops), timedOut]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
+    if (await settleWithin(stops, timeoutMs)) {
       for (const e of running) {
         if (e.supervisor !== undefined) {
           this.log.warn('drain timed out, stopping by force', { pipeline: e.config.id });
           e.run?.kill(fatal(Code.PipelineForceStopped, `pipeline ${e.config.id} did not drain within ${timeoutMs} ms`));
         }
       }
-      await Promise.all(running.map((e) => e.supervisor ?? Promise.resolve()));
+      // A connector stuck in a call that ignores its abort signal (a hung mount, a FIFO) must not
+      // hold the process: give the forced stop a grace period, then report and go on.
+      const stuck = await settleWithin(
+        running.map((e) => e.supervisor ?? Promise.resolve()),
+        FORCE_STOP_GRACE_MS,
+      );
+      if (stuck)
+        this.log.error('a pipeline did not stop after a forced stop; leaving it behind', {
+          timeoutMs: FORCE_STOP_GRACE_MS,
+        });
     }
   }
 
@@ -362,7 +375,7 @@ export class Engine {
     const e = this.entries.get(id);
     if (e === undefined) {
       throw new ConduitError(Code.PipelineNotFound, `no pipeline with ID "${id}"`, {
-        suggestion: 'list the pipelines with "conduit pipelines list"',
+        suggestion: 'check the pipeline ID; file pipelines are the ones in --pipelines.path',
       });
     }
     return e;
@@ -397,6 +410,23 @@ export class Engine {
       this.log.warn('connector cleanup on delete failed', { connector: c.id, error: err });
     }
   }
+}
+
+/** Same pipeline config, ignoring where it came from and the order of object keys (settings maps). */
+function sameConfig(a: PipelineConfig, b: PipelineConfig): boolean {
+  return canonicalJson({ ...a, origin: undefined }) === canonicalJson({ ...b, origin: undefined });
+}
+
+/** How long a forced stop may take before shutdown gives up waiting for it. */
+const FORCE_STOP_GRACE_MS = 5_000;
+
+/** Waits for the promises, at most `ms`; true when the time ran out first. */
+async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), ms)));
+  const result = await Promise.race([Promise.all(promises).then(() => false as const), late]);
+  clearTimeout(timer);
+  return result;
 }
 
 function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {

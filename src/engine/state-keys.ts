@@ -20,3 +20,14 @@ export interface StoredConnector {
   readonly plugin: string;
   readonly lastActiveSettings: Record<string, string>;
 }
+
+/** JSON with object keys sorted, so two maps with the same entries compare equal. */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_, x: unknown) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.entries(x as Record<string, unknown>).sort(([k1], [k2]) => (k1 < k2 ? -1 : k1 > k2 ? 1 : 0)),
+        )
+      : x,
+  );
+}

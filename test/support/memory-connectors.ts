@@ -2,15 +2,26 @@
  * In-process test connectors for the engine's own tests: a source over an
  * array of records whose acks are recorded, and a destination whose writes can
  * be slowed, failed or made to reject single records. Positions are the
- * record index as a decimal string.
+ * record index as a decimal string. Both sides record the lifecycle hooks the
+ * engine calls (onCreated, onUpdated, onDeleted) in their world's `lifecycle`.
  */
 import { ConduitError } from '../../src/errors/conduit-error.js';
 import type { OpenCDCRecord } from '../../src/opencdc/record.js';
 import type { ConnectorPlugin, Destination, Source, WriteOutcome } from '../../src/sdk/connector.js';
+import type { Config } from '../../src/sdk/params.js';
 import type { Store } from '../../src/store/store.js';
 import { StateKey, type StoredPosition } from '../../src/engine/state-keys.js';
 
+/** One lifecycle hook call: the connector's own settings (`sdk.*` left out), and for onUpdated the old ones. */
+export interface LifecycleEvent {
+  readonly hook: 'created' | 'updated' | 'deleted';
+  readonly settings: Record<string, string>;
+  readonly before?: Record<string, string>;
+}
+
 export interface SourceWorld {
+  /** Lifecycle hooks called for connectors of this world, in order. */
+  readonly lifecycle: LifecycleEvent[];
   /** Records not yet produced; `push` adds more. */
   readonly backlog: string[];
   /** Positions acked, in the order the engine acked them. */
@@ -28,10 +39,20 @@ export interface SourceWorld {
 }
 
 export function sourceWorld(lines: string[] = []): SourceWorld {
-  return { backlog: [...lines], acked: [], openedAt: [], ackBeforePersist: [], readFailures: 0, readCount: 0 };
+  return {
+    lifecycle: [],
+    backlog: [...lines],
+    acked: [],
+    openedAt: [],
+    ackBeforePersist: [],
+    readFailures: 0,
+    readCount: 0,
+  };
 }
 
 export interface DestinationWorld {
+  /** Lifecycle hooks called for connectors of this world, in order. */
+  readonly lifecycle: LifecycleEvent[];
   readonly written: string[];
   /** Per-write delay in ms (0 = none). */
   delayMs: number;
@@ -46,7 +67,7 @@ export interface DestinationWorld {
 }
 
 export function destinationWorld(): DestinationWorld {
-  return { written: [], delayMs: 0, failWrites: 0, poison: new Set(), maxBatch: 0 };
+  return { lifecycle: [], written: [], delayMs: 0, failWrites: 0, poison: new Set(), maxBatch: 0 };
 }
 
 export function payload(r: OpenCDCRecord): string {
@@ -54,7 +75,35 @@ export function payload(r: OpenCDCRecord): string {
   return after instanceof Uint8Array ? Buffer.from(after).toString('utf8') : JSON.stringify(after);
 }
 
-/** A plugin named `mem` whose source reads world.backlog and whose destination writes to world.written. */
+/** The settings a lifecycle event records: the connector's own, without the `sdk.*` ones. */
+function ownSettings(config: Config): Record<string, string> {
+  return Object.fromEntries(Object.entries(config.settings).filter(([k]) => !k.startsWith('sdk.')));
+}
+
+function recordLifecycle(
+  worlds: Record<string, { lifecycle: LifecycleEvent[] }>,
+  hook: LifecycleEvent['hook'],
+  config: Config,
+  before?: Config,
+): void {
+  const w = worlds[config.string('world')];
+  if (w === undefined) throw new Error(`no world ${config.string('world')}`);
+  w.lifecycle.push(
+    before === undefined
+      ? { hook, settings: ownSettings(config) }
+      : { hook, settings: ownSettings(config), before: ownSettings(before) },
+  );
+}
+
+const PARAMS = {
+  world: { type: 'string', required: true, description: 'world name' },
+  tag: { type: 'string', description: 'free text: changes the settings without changing the world' },
+} as const;
+
+/**
+ * A plugin named `mem` whose source reads world.backlog and whose destination writes to world.written.
+ * Settings: `world` (required) and `tag` (free text, to change the settings without changing the world).
+ */
 export function memoryPlugin(worlds: {
   sources: Record<string, SourceWorld>;
   destinations: Record<string, DestinationWorld>;
@@ -66,11 +115,11 @@ export function memoryPlugin(worlds: {
     version: 'v0.0.0',
     author: 'tests',
     source: {
-      params: { world: { type: 'string', required: true, description: 'world name' } },
+      params: PARAMS,
       create: () => new MemSource(worlds.sources),
     },
     destination: {
-      params: { world: { type: 'string', required: true, description: 'world name' } },
+      params: PARAMS,
       create: () => new MemDestination(worlds.destinations),
     },
   };
@@ -87,6 +136,15 @@ class MemSource implements Source {
     const w = this.worlds[config.string('world')];
     if (w === undefined) throw new Error(`no source world ${config.string('world')}`);
     this.world = w;
+  }
+  async onCreated(config: Config): Promise<void> {
+    recordLifecycle(this.worlds, 'created', config);
+  }
+  async onUpdated(before: Config, after: Config): Promise<void> {
+    recordLifecycle(this.worlds, 'updated', after, before);
+  }
+  async onDeleted(config: Config): Promise<void> {
+    recordLifecycle(this.worlds, 'deleted', config);
   }
   async open(position: Uint8Array | null): Promise<void> {
     const p = position === null ? null : Buffer.from(position).toString('utf8');
@@ -147,6 +205,15 @@ class MemDestination implements Destination {
     const w = this.worlds[config.string('world')];
     if (w === undefined) throw new Error(`no destination world ${config.string('world')}`);
     this.world = w;
+  }
+  async onCreated(config: Config): Promise<void> {
+    recordLifecycle(this.worlds, 'created', config);
+  }
+  async onUpdated(before: Config, after: Config): Promise<void> {
+    recordLifecycle(this.worlds, 'updated', after, before);
+  }
+  async onDeleted(config: Config): Promise<void> {
+    recordLifecycle(this.worlds, 'deleted', config);
   }
   async open(): Promise<void> {}
   async write(records: readonly OpenCDCRecord[]): Promise<WriteOutcome | undefined> {
