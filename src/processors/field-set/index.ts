@@ -39,16 +39,37 @@ export const fieldSetPlugin: ProcessorPlugin = {
     let render: ((r: OpenCDCRecord) => string) | undefined;
     return {
       configure(config, ctx) {
+        const field = config.string('field');
         try {
-          ref = parseFieldRef(config.string('field'));
+          ref = parseFieldRef(field);
         } catch (e) {
           throw new ConduitError(Code.ParamValidation, `processor ${ctx.processorId}: field: ${(e as Error).message}`, {
             configPath: 'field',
             suggestion: 'use a reference such as .Payload.After.name or .Metadata["key"]',
           });
         }
-        const tpl = compileTemplate(config.string('value'), { name: `${ctx.processorId}.value` });
-        render = (r) => tpl.execute(r);
+        // The spec's exclusion catches ".Position" as written; "$.Position" and "." cannot be set either.
+        if (!ref.settable) {
+          throw new ConduitError(Code.ParamValidation, `processor ${ctx.processorId}: field: ${field} cannot be set`, {
+            configPath: 'field',
+            suggestion: 'set a part of the record, such as .Payload.After.name, .Metadata["key"] or .Operation',
+          });
+        }
+        let tpl;
+        try {
+          tpl = compileTemplate(config.string('value'), { name: `${ctx.processorId}.value` });
+        } catch (e) {
+          if (!(e instanceof ConduitError)) throw e;
+          throw new ConduitError(e.code, `processor ${ctx.processorId}: value: ${e.message}`, {
+            configPath: 'value',
+            line: e.line,
+            column: e.column,
+            suggestion: e.suggestion,
+            cause: e,
+          });
+        }
+        const compiled = tpl;
+        render = (r) => compiled.execute(r);
       },
       process(records) {
         const out: ProcessedRecord[] = [];
