@@ -12,7 +12,7 @@ export interface ParsedArgs {
 }
 
 /** Flags that take no value. */
-const BOOLEAN_FLAGS = new Set(['json', 'quiet', 'no-color', 'help', 'yes', 'force', 'dev', 'strict']);
+const BOOLEAN_FLAGS = new Set(['json', 'quiet', 'no-color', 'help', 'yes', 'force', 'dev', 'strict', 'version']);
 const SHORT: Record<string, string> = { q: 'quiet', h: 'help', y: 'yes', v: 'version' };
 const ALIASES: Record<string, string> = { pipelines: 'pipelines.path', config: 'config.path' };
 
@@ -41,6 +41,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         else {
           const next = argv[i + 1];
           if (next === undefined || next.startsWith('--')) {
+            // Most likely a misspelt switch (--jsn): say so rather than ask for a value.
+            const near = closest(key, [...BOOLEAN_FLAGS]);
+            if (near !== undefined) {
+              throw new ConduitError(Code.EngineConfigInvalid, `unknown flag --${key}`, {
+                suggestion: `did you mean --${near}?`,
+              });
+            }
             throw new ConduitError(Code.EngineConfigInvalid, `flag --${key} needs a value`, {
               suggestion: `write --${key}=VALUE`,
             });

@@ -10,6 +10,7 @@ import { checkFlags, parseArgs } from './args.js';
 import { initCommand } from './commands/init.js';
 import { quickstartCommand } from './commands/quickstart.js';
 import { runCommand } from './commands/run.js';
+import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
 import { Output } from './output.js';
 
@@ -26,6 +27,7 @@ Commands:
   quickstart [--records N]    a generator → log demo on the in-memory store
   init [--path DIR]           create conduit.yaml and the pipelines/ folder
   pipelines validate <path>   check pipeline files offline
+  pipelines schema            print the JSON Schema of pipeline files (for editors)
   version                     print the version
 
 Global flags: --json (a JSON envelope on stdout), --quiet, --help
@@ -47,6 +49,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     out = new Output({ ...out.opts, json: flags['json'] === 'true', quiet: flags['quiet'] === 'true' });
     const [cmd, sub, arg] = positionals;
     command = cmd ?? 'help';
+    if (cmd === undefined && flags['version'] === 'true') {
+      checkFlags(flags, [...GLOBAL, 'version']);
+      return out.success('version', VERSION, { version: VERSION, node: process.version }, `conduit ${VERSION}`);
+    }
     if (flags['help'] === 'true' || cmd === undefined || cmd === 'help') {
       process.stdout.write(HELP);
       return ExitCode.Ok;
@@ -71,14 +77,14 @@ export async function main(argv: readonly string[]): Promise<number> {
           checkFlags(flags, GLOBAL);
           return await validateCommand(arg, out);
         }
-        throw new ConduitError(
-          Code.EngineConfigInvalid,
-          `unknown command "pipelines ${sub ?? ''}"`.replace(' "', ' "'),
-          {
-            suggestion:
-              'use "conduit pipelines validate <path>"; the other pipelines commands need the HTTP API (not served yet)',
-          },
-        );
+        if (sub === 'schema') {
+          checkFlags(flags, GLOBAL);
+          return schemaCommand(out);
+        }
+        throw new ConduitError(Code.EngineConfigInvalid, `unknown command "pipelines ${sub ?? ''}"`, {
+          suggestion:
+            'use "conduit pipelines validate <path>" or "conduit pipelines schema"; the other pipelines commands need the HTTP API (not served yet)',
+        });
       default:
         throw new ConduitError(Code.EngineConfigInvalid, `unknown command "${cmd}"`, {
           suggestion: 'see "conduit --help" for the commands',

@@ -2,7 +2,7 @@
  * What a command prints. Human output by default; with --json one stable
  * envelope `{command, ok, summary, result, error}` on stdout.
  */
-import { ConduitError, ValidationErrors, toConduitError, type ErrorJSON } from '../errors/conduit-error.js';
+import { ConduitError, toConduitError, type ErrorJSON, type ValidationErrors } from '../errors/conduit-error.js';
 import { ExitCode, exitCodeFor } from '../errors/codes.js';
 import { redactText } from '../log/redact.js';
 
@@ -43,10 +43,11 @@ export class Output {
   /** A failure: every problem listed, the exit code of the worst. */
   failure(command: string, err: unknown, result?: unknown): number {
     const e = toConduitError(err);
-    const list = e instanceof ValidationErrors ? e.errors : [e];
+    const many = isValidationErrors(e);
+    const list = many ? e.errors : [e];
     if (this.opts.json) {
       const error: Envelope['error'] = { ...e.toJSON() };
-      if (list.length > 1 || e instanceof ValidationErrors) error.errors = list.map((x) => x.toJSON());
+      if (list.length > 1 || many) error.errors = list.map((x) => x.toJSON());
       this.envelope({ command, ok: false, summary: summaryOf(list), result, error });
     } else {
       for (const x of list) this.opts.stderr(`${redactText(x.format())}\n`);
@@ -58,6 +59,14 @@ export class Output {
   private envelope(env: Envelope): void {
     this.opts.stdout(`${redactText(JSON.stringify(env))}\n`);
   }
+}
+
+/**
+ * Is this a list of problems? Not \`instanceof ValidationErrors\`: ConduitError's
+ * static Symbol.hasInstance is inherited, so that test is true for every ConduitError.
+ */
+function isValidationErrors(e: ConduitError): e is ValidationErrors {
+  return Array.isArray((e as Partial<ValidationErrors>).errors);
 }
 
 function summaryOf(list: readonly ConduitError[]): string {

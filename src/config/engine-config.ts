@@ -4,10 +4,11 @@
  * variables > conduit.yaml > defaults.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { LineCounter, isNode, parseDocument } from 'yaml';
 import { Code } from '../errors/codes.js';
-import { ConduitError } from '../errors/conduit-error.js';
-import { Config, validateSettings, type ParamSpecs } from '../sdk/params.js';
+import { ConduitError, ValidationErrors } from '../errors/conduit-error.js';
+import { registerSecret } from '../log/redact.js';
+import { Config, closest, validateSettings, type ParamSpecs } from '../sdk/params.js';
 import type { RecoveryConfig } from '../engine/types.js';
 import type { Level, LogFormat } from '../log/logger.js';
 
@@ -128,25 +129,32 @@ export function resolveEngineConfig(
     if (v !== undefined) fromEnv[key] = v;
   }
   const configPath = flags['config.path'] ?? fromEnv['config.path'] ?? './conduit.yaml';
-  const fromFile = readConfigFile(
-    configPath,
-    flags['config.path'] !== undefined || fromEnv['config.path'] !== undefined,
-  );
-  const merged = { ...fromFile, ...fromEnv, ...flags };
+  const file = readConfigFile(configPath, flags['config.path'] !== undefined || fromEnv['config.path'] !== undefined);
+  const warnings: string[] = [...file.warnings];
+  const merged = { ...file.settings, ...fromEnv, ...flags };
+  const secret = merged['db.postgres.connection-string'];
+  if (secret !== undefined && secret !== '') registerSecret(secret);
   const { settings, errors } = validateSettings(ENGINE_PARAMS, merged, { pathPrefix: '' });
   if (errors.length > 0) {
-    const first = errors[0] as ConduitError;
-    throw new ConduitError(
-      Code.EngineConfigInvalid,
-      errors.map((e) => e.message.replace(/^parameter /, 'setting ')).join('; '),
-      {
-        configPath: first.configPath,
-        suggestion: first.suggestion ?? 'see "conduit run --help" for the settings',
-      },
-    );
+    // One problem per setting, each saying where its value came from.
+    const problems = errors.map((e) => {
+      const key = unescapePointer((e.configPath ?? '').slice(1));
+      const from =
+        flags[key] !== undefined
+          ? { what: `flag --${key}` }
+          : fromEnv[key] !== undefined
+            ? { what: `environment variable ${envName(key)}` }
+            : { what: configPath, file: configPath, ...file.locate(key) };
+      const message = `${e.message.replace(/^(parameter|required parameter) /, 'setting ').replace(/^"([^"]*)" is not a parameter$/, 'unknown setting "$1"')} (from ${from.what})`;
+      return new ConduitError(Code.EngineConfigInvalid, message, {
+        configPath: `/${key.split('.').map(escapePointer).join('/')}`,
+        ...('file' in from ? { file: from.file, line: from.line, column: from.column } : {}),
+        suggestion: e.suggestion ?? 'see "conduit --help" for the settings',
+      });
+    });
+    throw problems.length === 1 ? (problems[0] as ConduitError) : new ValidationErrors(problems);
   }
   const c = new Config(ENGINE_PARAMS, settings);
-  const warnings: string[] = [];
   let store: EngineConfig['store'];
   switch (c.string('db.type')) {
     case 'postgres': {
@@ -156,7 +164,7 @@ export function resolveEngineConfig(
           Code.EngineConfigInvalid,
           'db.type is postgres but db.postgres.connection-string is empty',
           {
-            configPath: '/db.postgres.connection-string',
+            configPath: '/db/postgres/connection-string',
             suggestion: `set --db.postgres.connection-string or ${envName('db.postgres.connection-string')}`,
           },
         );
@@ -197,37 +205,92 @@ export function resolveEngineConfig(
   };
 }
 
+interface ConfigFile {
+  /** Flat dotted keys. */
+  readonly settings: Record<string, string>;
+  /** Where a dotted key is written in the file. */
+  readonly locate: (key: string) => { line?: number; column?: number };
+  readonly warnings: string[];
+}
+
+const NO_FILE: ConfigFile = { settings: {}, locate: () => ({}), warnings: [] };
+
 /** Reads conduit.yaml (nested keys) into flat dotted keys. A missing default file is fine. */
-function readConfigFile(path: string, explicit: boolean): Record<string, string> {
+function readConfigFile(path: string, explicit: boolean): ConfigFile {
   if (!existsSync(path)) {
     if (explicit) {
       throw new ConduitError(Code.EngineConfigInvalid, `the configuration file ${path} does not exist`, {
-        configPath: '/config.path',
+        configPath: '/config/path',
         suggestion: 'create it with "conduit init", or point --config.path at an existing file',
       });
     }
-    return {};
+    return NO_FILE;
   }
-  let doc: unknown;
-  try {
-    doc = parseYaml(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new ConduitError(Code.EngineConfigInvalid, `${path} is not valid YAML: ${(e as Error).message}`, {
+  const lc = new LineCounter();
+  const doc = parseDocument(readFileSync(path, 'utf8'), { lineCounter: lc, prettyErrors: false });
+  const bad = doc.errors[0];
+  if (bad !== undefined) {
+    const at = bad.linePos?.[0];
+    throw new ConduitError(Code.EngineConfigInvalid, `${path} is not valid YAML: ${bad.message.split('\n')[0]}`, {
       file: path,
+      ...(at === undefined ? {} : { line: at.line, column: at.col }),
       suggestion: 'fix the YAML syntax',
     });
   }
-  const out: Record<string, string> = {};
-  flatten(doc, '', out);
-  return out;
+  const value: unknown = doc.toJS();
+  if (value !== null && value !== undefined && (typeof value !== 'object' || Array.isArray(value))) {
+    throw new ConduitError(
+      Code.EngineConfigInvalid,
+      `${path} must be a mapping of settings, e.g. "db: {type: sqlite}"`,
+      {
+        file: path,
+        line: 1,
+        column: 1,
+        suggestion: 'create a valid one with "conduit init"',
+      },
+    );
+  }
+  const settings: Record<string, string> = {};
+  flatten(value, '', settings);
+  const warnings: string[] = [];
+  for (const key of Object.keys(settings)) {
+    // Conduit's own conduit.yaml may hold settings this engine does not use (schema-registry.*, preview.*,
+    // dev.*): they are ignored with a warning. A near miss of a known setting stays an error (a typo).
+    if (ENGINE_PARAMS[key] === undefined && closest(key, Object.keys(ENGINE_PARAMS)) === undefined) {
+      warnings.push(`${path}: setting "${key}" is not used by Conduit for TypeScript; it is ignored`);
+      delete settings[key];
+    }
+  }
+  const locate = (key: string): { line?: number; column?: number } => {
+    const node = doc.getIn(key.split('.'), true) ?? doc.get(key, true);
+    const offset = isNode(node) ? node.range?.[0] : undefined;
+    if (offset === undefined) return {};
+    const p = lc.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  return { settings, locate, warnings };
+}
+
+function unescapePointer(s: string): string {
+  return s.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function escapePointer(s: string): string {
+  return s.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 function flatten(v: unknown, prefix: string, out: Record<string, string>): void {
   if (v === null || v === undefined) return;
-  if (typeof v === 'object' && !Array.isArray(v)) {
+  if (typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) {
     for (const [k, x] of Object.entries(v as Record<string, unknown>))
       flatten(x, prefix === '' ? k : `${prefix}.${k}`, out);
     return;
   }
-  out[prefix] = Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : JSON.stringify(v);
+  out[prefix] = Array.isArray(v)
+    ? v.join(',')
+    : typeof v === 'string'
+      ? v
+      : v instanceof Date
+        ? v.toISOString()
+        : JSON.stringify(v);
 }

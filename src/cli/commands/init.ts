@@ -65,6 +65,6 @@ export async function initCommand(flags: Record<string, string>, out: Output): P
   const human =
     created.length === 0
       ? `nothing to do: the workspace in ${root} exists already`
-      : `created ${created.join(', ')}\nnext: npx conduit run`;
+      : `created ${created.join(', ')}\nnext: ${root === '.' ? '' : `cd ${root} && `}npx conduit run`;
   return out.success('init', `created ${created.length} entries`, { created }, human);
 }

@@ -4,13 +4,14 @@
  * N records have been logged.
  */
 import { Engine } from '../../engine/engine.js';
-import { Code, ExitCode } from '../../errors/codes.js';
+import { Code } from '../../errors/codes.js';
 import { ConduitError } from '../../errors/conduit-error.js';
 import { createLogger } from '../../log/logger.js';
 import { builtinRegistry } from '../../plugins/builtin.js';
 import { DEFAULT_DLQ, type PipelineConfig } from '../../provisioning/types.js';
 import { MemoryStore } from '../../store/memory.js';
 import type { Output } from '../output.js';
+import { exitAtOnce } from '../signals.js';
 
 const MESSAGE = 'quickstart record';
 
@@ -78,7 +79,7 @@ export async function quickstartCommand(flags: Record<string, string>, out: Outp
   out.info('quickstart: a generator pipeline is writing records to the log. Press Ctrl-C to stop.');
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
-    if (++signals > 1) process.exit(sig === 'SIGINT' ? ExitCode.SigInt : ExitCode.SigTerm);
+    if (++signals > 1) exitAtOnce(sig);
     done?.();
   };
   process.on('SIGINT', onSignal);

@@ -17,6 +17,7 @@ import { parseDuration } from '../../sdk/duration.js';
 import { openStore } from '../../store/index.js';
 import type { Store } from '../../store/store.js';
 import type { Output } from '../output.js';
+import { exitAtOnce } from '../signals.js';
 
 export interface RunHandle {
   readonly engine: Engine;
@@ -82,6 +83,9 @@ export async function runCommand(flags: Record<string, string>, out: Output): Pr
   return code === ExitCode.Ok ? out.success('run', 'stopped after draining all pipelines') : code;
 }
 
+/** How long after the drain timeout a stop may still take before the process exits anyway. */
+const FORCE_GRACE_MS = 5_000;
+
 function waitForStop(h: RunHandle, cfg: EngineConfig, exitAfterMs: number | undefined): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
@@ -89,6 +93,14 @@ function waitForStop(h: RunHandle, cfg: EngineConfig, exitAfterMs: number | unde
       if (stopping) return;
       stopping = true;
       h.logger.info('stopping: draining pipelines and writing checkpoints', { reason: why });
+      // The engine stops by force after the drain timeout; should even that hang (a connector
+      // call that never returns), do not hang with it.
+      setTimeout(() => {
+        h.logger.error('pipelines did not stop after being stopped by force; exiting without them', {
+          waitedMs: cfg.drainTimeoutMs + FORCE_GRACE_MS,
+        });
+        process.exit(ExitCode.Internal);
+      }, cfg.drainTimeoutMs + FORCE_GRACE_MS).unref();
       void h.engine
         .shutdown(cfg.drainTimeoutMs)
         .then(() => h.store.close())
@@ -103,7 +115,7 @@ function waitForStop(h: RunHandle, cfg: EngineConfig, exitAfterMs: number | unde
     const onSignal = (sig: NodeJS.Signals): void => {
       if (stopping) {
         // A second signal: exit now, as Conduit does.
-        process.exit(sig === 'SIGINT' ? ExitCode.SigInt : ExitCode.SigTerm);
+        exitAtOnce(sig);
       }
       stop(ExitCode.Ok, sig);
     };
