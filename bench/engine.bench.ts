@@ -93,7 +93,12 @@ async function main(): Promise<void> {
   console.log(`raw results: ${file}`);
 }
 
-async function runArm(arm: 'engine' | 'raw', size: string, settings: Record<string, string>, count: number): Promise<Result> {
+async function runArm(
+  arm: 'engine' | 'raw',
+  size: string,
+  settings: Record<string, string>,
+  count: number,
+): Promise<Result> {
   const dir = await mkdtemp(join(tmpdir(), `bench-${arm}-`));
   const out = join(dir, 'out.jsonl');
   try {
@@ -126,7 +131,15 @@ async function runArm(arm: 'engine' | 'raw', size: string, settings: Record<stri
       await writeFile(join(dir, 'settings.json'), JSON.stringify(settings));
       child = spawn(
         process.execPath,
-        [...V8_FLAGS, '--import', 'tsx', join(root, 'bench/raw-generator-to-file.ts'), join(dir, 'settings.json'), out, String(count)],
+        [
+          ...V8_FLAGS,
+          '--import',
+          'tsx',
+          join(root, 'bench/raw-generator-to-file.ts'),
+          join(dir, 'settings.json'),
+          out,
+          String(count),
+        ],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
     }

@@ -21,7 +21,11 @@ if (plugin === undefined) throw new Error('no generator source');
 const specs = sourceSpecs(plugin.params);
 const { settings } = validateSettings(specs, JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, string>);
 const source = plugin.create();
-await source.configure(new Config(specs, settings), { connectorId: 'bench:src', pipelineId: 'bench', logger: silentLogger });
+await source.configure(new Config(specs, settings), {
+  connectorId: 'bench:src',
+  pipelineId: 'bench',
+  logger: silentLogger,
+});
 await source.open(null);
 const format = createFormatter('opencdc/json', '');
 const fd = openSync(out, 'a');

@@ -18,7 +18,7 @@ export function paramsSection(plugin: ConnectorPlugin): string {
   }
   parts.push(
     'Every connector also takes the `sdk.*` parameters (batching, schema extraction, and for destinations ' +
-      'the record format and rate limit); `conduit connector-plugins describe` lists them.',
+      "the record format and rate limit); `conduit pipelines schema` lists them with every plugin's parameters.",
   );
   return parts.join('\n\n');
 }

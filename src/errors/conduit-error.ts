@@ -47,6 +47,8 @@ export class ConduitError extends Error {
   }
 
   static override [Symbol.hasInstance](v: unknown): boolean {
+    // Subclasses inherit this method: for them, fall back to the prototype chain.
+    if (this !== ConduitError) return Function.prototype[Symbol.hasInstance].call(this, v);
     return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[TAG] === true;
   }
 

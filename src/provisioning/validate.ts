@@ -238,9 +238,7 @@ function connectorSpecs(
 function suggestName(name: string, known: readonly string[], list: string): string {
   const near = closest(name, known);
   if (near !== undefined) return `did you mean "${near}"?`;
-  return known.length === 0
-    ? `no ${list} are registered`
-    : `use one of: ${known.join(', ')} (see "conduit ${list} list")`;
+  return known.length === 0 ? `no ${list} are registered` : `use one of: ${known.join(', ')}`;
 }
 
 function checkProcessors(c: Check, list: readonly RawProcessor[], scope: string): void {

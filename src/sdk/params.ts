@@ -123,7 +123,7 @@ export function validateSettings(specs: ParamSpecs, input: Settings, opts: Valid
           ...place(key),
           suggestion:
             near === undefined
-              ? `remove it; the parameters are listed by "conduit connector-plugins describe"`
+              ? `remove it; "conduit pipelines schema" lists every plugin's parameters`
               : `did you mean "${near}"?`,
         }),
       );

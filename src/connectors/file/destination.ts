@@ -135,4 +135,3 @@ export class FileDestination implements Destination {
     await fh?.close();
   }
 }
-

@@ -63,6 +63,9 @@ export class FileSource implements Source {
 
   async open(position: Uint8Array | null): Promise<void> {
     this.readPos = position === null || position.length === 0 ? 0 : parseDecimalPosition(position, 'file');
+    // Resuming from a position means the file existed: if it is gone now, that is an error
+    // (recovery, then degraded), not a file that has yet to appear.
+    this.seen = position !== null && position.length > 0;
     this.closed = false;
     this.startWatching();
   }
