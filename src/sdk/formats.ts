@@ -23,6 +23,7 @@ import { MetadataKey } from '../opencdc/metadata.js';
 import type { Data, OpenCDCRecord, Operation } from '../opencdc/record.js';
 import { compileTemplate } from '../template/index.js';
 import type { RecordFormatter } from './connector.js';
+import { parseBool } from './params.js';
 
 const FORMAT_PATH = 'sdk.record.format';
 const OPTIONS_PATH = 'sdk.record.format.options';
@@ -199,26 +200,13 @@ export function parseFormatOptions(options: string): Map<string, string> {
   return out;
 }
 
-/** Go's strconv.ParseBool. */
+/** Go's strconv.ParseBool, with the SDK's message on failure. */
 function parseGoBool(s: string, name: string): boolean {
-  switch (s) {
-    case '1':
-    case 't':
-    case 'T':
-    case 'TRUE':
-    case 'true':
-    case 'True':
-      return true;
-    case '0':
-    case 'f':
-    case 'F':
-    case 'FALSE':
-    case 'false':
-    case 'False':
-      return false;
-    default:
-      throw new Error(`failed to parse ${name}: strconv.ParseBool: parsing ${JSON.stringify(s)}: invalid syntax`);
+  const b = parseBool(s);
+  if (b === undefined) {
+    throw new Error(`failed to parse ${name}: strconv.ParseBool: parsing ${JSON.stringify(s)}: invalid syntax`);
   }
+  return b;
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@
  */
 import { formatV } from './fmt.js';
 import { FuncError, FUNCS, type FuncDef, type ParamType } from './funcs.js';
-import type { Arg, Cmd, Node, ParsedTemplate, Pipe, Span } from './parse.js';
+import { argText, type Arg, type Cmd, type Node, type ParsedTemplate, type Pipe, type Span } from './parse.js';
 import {
   ChangeView,
   dataValue,
@@ -604,29 +604,6 @@ function idealConstant(a: Extract<Arg, { t: 'number' }>): unknown {
     return a.int;
   }
   return new ExecFailure(`${t} overflows int`);
-}
-
-function argText(a: Arg): string {
-  switch (a.t) {
-    case 'string':
-      return JSON.stringify(a.value);
-    case 'number':
-      return a.text;
-    case 'bool':
-      return String(a.value);
-    case 'nil':
-      return 'nil';
-    case 'dot':
-      return '.';
-    case 'var':
-      return [a.name, ...a.idents].join('.');
-    case 'field':
-      return '.' + a.idents.join('.');
-    case 'ident':
-      return a.name;
-    default:
-      return '(...)';
-  }
 }
 
 export { FUNCS };

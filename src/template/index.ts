@@ -174,22 +174,4 @@ export function renderTemplate(source: string, data: unknown, opts: CompileOptio
 }
 
 /** Go's strconv.ParseBool, which Conduit applies to a processor condition's output. */
-export function parseGoBool(s: string): boolean | undefined {
-  switch (s) {
-    case '1':
-    case 't':
-    case 'T':
-    case 'TRUE':
-    case 'true':
-    case 'True':
-      return true;
-    case '0':
-    case 'f':
-    case 'F':
-    case 'FALSE':
-    case 'false':
-    case 'False':
-      return false;
-  }
-  return undefined;
-}
+export { parseBool as parseGoBool } from '../sdk/params.js';

@@ -819,29 +819,12 @@ class Parser {
       case 'number':
       case 'nil':
       case 'dot':
-        this.fail(`unexpected . after term ${JSON.stringify(this.srcOf(node))}`, node.end);
+        this.fail(`unexpected . after term ${JSON.stringify(argText(node))}`, node.end);
         break;
       default:
         return { t: 'chain', node, idents, pos: node.pos, end };
     }
     return null;
-  }
-
-  private srcOf(a: Arg): string {
-    switch (a.t) {
-      case 'string':
-        return JSON.stringify(a.value);
-      case 'number':
-        return a.text;
-      case 'bool':
-        return String(a.value);
-      case 'nil':
-        return 'nil';
-      case 'dot':
-        return '.';
-      default:
-        return '';
-    }
   }
 
   private term(): Arg | null {
@@ -890,4 +873,28 @@ export function parseTemplate(src: string, opts: ParserOptions): ParseResult {
   const p = new Parser(toks, opts);
   const main = p.parseMain();
   return { main, defines: p.defines };
+}
+
+/** The source text of an argument, for error messages (Go prints the node). */
+export function argText(a: Arg): string {
+  switch (a.t) {
+    case 'string':
+      return JSON.stringify(a.value);
+    case 'number':
+      return a.text;
+    case 'bool':
+      return String(a.value);
+    case 'nil':
+      return 'nil';
+    case 'dot':
+      return '.';
+    case 'var':
+      return [a.name, ...a.idents].join('.');
+    case 'field':
+      return '.' + a.idents.join('.');
+    case 'ident':
+      return a.name;
+    default:
+      return '(...)';
+  }
 }
