@@ -27,7 +27,7 @@ import type { ConnectorConfig, PipelineConfig, ProcessorConfig } from '../provis
 import type { ConnectorPlugin, Destination, Source } from '../sdk/connector.js';
 import { createFormatter } from '../sdk/formats.js';
 import { Config, parseConfig, secretValues, type ParamSpecs } from '../sdk/params.js';
-import { destinationSpecs, sourceSpecs } from '../sdk/sdk-params.js';
+import { destinationSpecs, processorSpecs, sourceSpecs } from '../sdk/sdk-params.js';
 import type { Store } from '../store/store.js';
 import { ByteBudget } from './byte-budget.js';
 import { Channel } from './channel.js';
@@ -48,6 +48,8 @@ export interface RunOptions {
   readonly defaultReadMax: number;
   /** Records a destination write takes at most when sdk.batch.size is 0. */
   readonly defaultWriteMax: number;
+  /** Estimated bytes a destination write takes at most (whole batches; at least one). */
+  readonly writeMaxBytes: number;
 }
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
@@ -56,6 +58,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   channelCapacity: 16,
   defaultReadMax: 2048,
   defaultWriteMax: 16384,
+  writeMaxBytes: 1024 * 1024,
 };
 
 export interface RunDeps {
@@ -266,7 +269,7 @@ export class PipelineRun {
       throw fatal(Code.ProcessorPluginNotFound, `processor ${p.id}: no processor plugin "${p.plugin}"`);
     }
     const processor = plugin.create();
-    const config = this.configFor(plugin.params, p.settings, p.id, p.plugin);
+    const config = this.configFor(processorSpecs(plugin.params), p.settings, p.id, p.plugin);
     const node: ProcessorNode = {
       id: p.id,
       plugin: p.plugin,
@@ -515,11 +518,13 @@ export class PipelineRun {
         if (first === undefined) return;
         const group = [first];
         let count = first.records.length;
-        while (count < d.writeMax) {
+        let bytes = first.ticket.bytes;
+        while (count < d.writeMax && bytes < this.opts.writeMaxBytes) {
           const next = d.channel.tryPop();
           if (next === undefined) break;
           group.push(next);
           count += next.records.length;
+          bytes += next.ticket.bytes;
         }
         if (d.batchDelay > 0 && count < d.writeMax) count = await this.waitForMore(d, group, count);
         await this.writeGroup(d, group);

@@ -5,7 +5,7 @@
  */
 import type { PluginRegistry } from '../plugins/registry.js';
 import { specsToJsonSchema, type ParamSpecs } from '../sdk/params.js';
-import { destinationSpecs, sourceSpecs } from '../sdk/sdk-params.js';
+import { destinationSpecs, processorSpecs, sourceSpecs } from '../sdk/sdk-params.js';
 import { ID_PATTERN, LIMITS } from './validate.js';
 
 type Schema = Record<string, unknown>;
@@ -67,7 +67,7 @@ const processorId: Schema = { type: 'string', pattern: ID_PATTERN.source, minLen
 function processorSchema(registry: PluginRegistry): Schema {
   const names = registry.processors().map((p) => p.name);
   const pluginRules = registry.processors().flatMap((p) => [
-    rule(p.name, p.params),
+    rule(p.name, processorSpecs(p.params)),
     // deprecated "type" instead of "plugin"
     {
       if: {
@@ -75,7 +75,7 @@ function processorSchema(registry: PluginRegistry): Schema {
         required: ['type'],
         not: { required: ['plugin'] },
       },
-      then: { properties: { settings: settingsSchema(p.params) } },
+      then: { properties: { settings: settingsSchema(processorSpecs(p.params)) } },
     },
   ]);
   return {

@@ -98,3 +98,26 @@ pipelines:
     ['config.id_duplicate', '/pipelines/0/processors/1/id', 15],
   ]);
 });
+
+test("processors accept Conduit's sdk.schema.* settings, and a misspelt one is still named", () => {
+  const file = (key: string) => `version: 2.2
+pipelines:
+  - id: p
+    connectors:
+      - {id: src, type: source, plugin: generator}
+      - {id: dst, type: destination, plugin: log}
+    processors:
+      - id: set
+        plugin: field.set
+        settings:
+          field: .Metadata.x
+          value: "1"
+          ${key}: "false"
+`;
+  const ok = parsePipelineText(file('sdk.schema.decode.payload.enabled'), 'f.yaml', { registry, env: {} });
+  assert.deepEqual(ok.errors, []);
+  assert.equal(ok.pipelines[0]?.processors[0]?.settings['sdk.schema.decode.payload.enabled'], 'false');
+  assert.deepEqual(errors(file('sdk.schema.decode.payloads.enabled')), [
+    ['param.unrecognized', '/pipelines/0/processors/0/settings/sdk.schema.decode.payloads.enabled', 13],
+  ]);
+});

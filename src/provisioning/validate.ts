@@ -5,7 +5,7 @@
 import { Code } from '../errors/codes.js';
 import type { ConduitError } from '../errors/conduit-error.js';
 import { closest, secretValues, validateSettings, type ParamSpecs } from '../sdk/params.js';
-import { destinationSpecs, sourceSpecs } from '../sdk/sdk-params.js';
+import { destinationSpecs, processorSpecs, sourceSpecs } from '../sdk/sdk-params.js';
 import { parsePluginRef, type PluginRegistry } from '../plugins/registry.js';
 import { DEFAULT_DLQ } from './types.js';
 import { warnUnset } from './decode.js';
@@ -270,7 +270,7 @@ function checkProcessor(c: Check, proc: RawProcessor): void {
     c.rememberSecrets({}, proc.settings);
     return;
   }
-  c.settings(plugin.params, proc.settings, proc, name);
+  c.settings(processorSpecs(plugin.params), proc.settings, proc, name);
 }
 
 /** The DLQ plugin must be a destination; its settings default only for the default `log` plugin. */

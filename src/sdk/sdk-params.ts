@@ -102,6 +102,39 @@ export const DESTINATION_SDK_PARAMS: ParamSpecs = {
   },
 };
 
+/**
+ * Every built-in processor also takes these (Conduit decodes the Avro key and
+ * payload before processing and encodes them after). Accepted here so Conduit
+ * pipeline files validate; schema support is tracked with the schema registry.
+ */
+export const PROCESSOR_SDK_PARAMS: ParamSpecs = {
+  'sdk.schema.decode.key.enabled': {
+    type: 'bool',
+    default: 'true',
+    description: 'Whether to decode the record key using its corresponding schema from the schema registry.',
+  },
+  'sdk.schema.decode.payload.enabled': {
+    type: 'bool',
+    default: 'true',
+    description: 'Whether to decode the record payload using its corresponding schema from the schema registry.',
+  },
+  'sdk.schema.encode.key.enabled': {
+    type: 'bool',
+    default: 'true',
+    description: 'Whether to encode the record key using its corresponding schema from the schema registry.',
+  },
+  'sdk.schema.encode.payload.enabled': {
+    type: 'bool',
+    default: 'true',
+    description: 'Whether to encode the record payload using its corresponding schema from the schema registry.',
+  },
+};
+
+/** The full spec of a processor: its parameters plus the SDK's. */
+export function processorSpecs(params: ParamSpecs): ParamSpecs {
+  return { ...PROCESSOR_SDK_PARAMS, ...params };
+}
+
 /** The full spec of a source: the connector's parameters plus the SDK's. */
 export function sourceSpecs(params: ParamSpecs): ParamSpecs {
   return { ...SOURCE_SDK_PARAMS, ...params };
