@@ -235,6 +235,46 @@ describe('engine data path', () => {
   });
 });
 
+describe('sdk.* settings applied by the engine', () => {
+  /** The pipeline with extra settings on its destination `d`. */
+  function withDestinationSettings(p: PipelineConfig, settings: Record<string, string>): PipelineConfig {
+    return {
+      ...p,
+      connectors: p.connectors.map((c) =>
+        c.type === 'destination' ? { ...c, settings: { ...c.settings, ...settings } } : c,
+      ),
+    };
+  }
+
+  it('sdk.batch.size caps every destination write', async () => {
+    const t = await setup();
+    t.sources['s'] = sourceWorld(lines(300));
+    t.destinations['d'] = { ...destinationWorld(), delayMs: 1 };
+    await t.engine.provision([withDestinationSettings(pipeline('p', ['s'], ['d']), { 'sdk.batch.size': '5' })]);
+    await t.engine.startDesired();
+    await waitFor(() => t.sources['s']?.acked.length === 300, { message: 'all acked' });
+    assert.equal(t.destinations['d']?.maxBatch, 5, 'writes were larger than sdk.batch.size, or never reached it');
+    assert.deepEqual(t.destinations['d']?.written, lines(300));
+    await t.engine.stop('p');
+  });
+
+  it('sdk.rate.perSecond holds the write rate', async () => {
+    const t = await setup();
+    t.sources['s'] = sourceWorld(lines(60));
+    t.destinations['d'] = destinationWorld();
+    const settings = { 'sdk.rate.perSecond': '100', 'sdk.rate.burst': '10' };
+    await t.engine.provision([withDestinationSettings(pipeline('p', ['s'], ['d']), settings)]);
+    const t0 = performance.now();
+    await t.engine.startDesired();
+    await waitFor(() => t.destinations['d']?.written.length === 60, { message: 'all written' });
+    const seconds = (performance.now() - t0) / 1000;
+    // 60 records at 100/s with a burst of 10 need at least (60 - 10) / 100 s.
+    assert.ok(seconds >= 0.45, `60 records written in ${seconds.toFixed(3)} s at 100 records/s`);
+    assert.ok((t.destinations['d']?.maxBatch ?? 0) <= 10, 'a write took more records than the burst');
+    await t.engine.stop('p');
+  });
+});
+
 describe('engine failures and recovery', () => {
   it('recovers from a failing destination with backoff and loses nothing', async () => {
     const t = await setup();
