@@ -14,7 +14,7 @@
  * Usage: node --import tsx bench/engine.bench.ts [--runs 3] [--small 2000000] [--large 500000]
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -161,7 +161,11 @@ async function runArm(
       peakRssMb = Math.round(report.maxRssKb / 1024);
       cpuSeconds = report.cpuUs / 1e6;
     }
-    const first = readFileSync(out, 'utf8').slice(0, 4096).split('\n')[0] ?? '{}';
+    const head = Buffer.alloc(65536);
+    const fd = openSync(out, 'r');
+    readSync(fd, head, 0, head.length, 0);
+    closeSync(fd);
+    const first = head.toString('utf8').split('\n')[0] ?? '{}';
     const payloadBytes = JSON.stringify((JSON.parse(first) as { payload: { after: unknown } }).payload.after).length;
     return {
       arm,

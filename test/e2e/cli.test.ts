@@ -12,16 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../src/sdk/testing.js';
 import { runConduit, startConduit, type ConduitProcess } from '../support/conduit-process.js';
+import type { ErrorJSON } from '../../src/errors/conduit-error.js';
 
-interface ErrorJSON {
-  code: string;
-  message: string;
-  configPath?: string;
-  file?: string;
-  line?: number;
-  column?: number;
-  suggestion?: string;
-}
 interface Envelope {
   command: string;
   ok: boolean;
