@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { silentLogger } from '../log/logger.js';
 import { PluginRegistry } from '../plugins/registry.js';
+import { fieldSetPlugin } from '../processors/field-set/index.js';
 import { filterPlugin } from '../processors/filter/index.js';
 import type { PipelineConfig, ProcessorConfig } from '../provisioning/types.js';
 import { DEFAULT_DLQ, type DLQConfig } from '../provisioning/types.js';
@@ -45,6 +46,7 @@ async function setup(opts: { recovery?: RecoveryConfig; budgetBytes?: number } =
     .addConnector(memoryPlugin({ sources, destinations }))
     .addConnector(logLikeDlq(destinations))
     .addProcessor(filterPlugin)
+    .addProcessor(fieldSetPlugin)
     .addProcessor(failOnPlugin);
   const store = new MemoryStore();
   await store.init();
@@ -230,6 +232,108 @@ describe('engine data path', () => {
       t.destinations['d']?.written,
       [...lines(100), ...lines(50, 'later')].slice(0, written + 50),
       'no repeats and no gaps across a graceful restart',
+    );
+    await t.engine.stop('p');
+  });
+});
+
+describe('processors per connector', () => {
+  const proc = (id: string, plugin: string, settings: Record<string, string>, condition = ''): ProcessorConfig => ({
+    id,
+    plugin,
+    pluginRef: plugin,
+    condition,
+    settings,
+    workers: 1,
+  });
+
+  it('source processors see their source only; destination processors change only their own branch', async () => {
+    const t = await setup();
+    t.sources['a'] = sourceWorld(lines(50, 'a'));
+    t.sources['b'] = sourceWorld(lines(50, 'b'));
+    t.destinations['d1'] = destinationWorld();
+    t.destinations['d2'] = destinationWorld();
+    const base = pipeline('p', ['a', 'b'], ['d1', 'd2']);
+    const p: PipelineConfig = {
+      ...base,
+      connectors: base.connectors.map((c) => {
+        if (c.id === 'p:a')
+          return { ...c, processors: [proc('p:a:tag', 'field.set', { field: '.Metadata.from', value: 'a' })] };
+        if (c.id === 'p:d1') {
+          return {
+            ...c,
+            processors: [
+              proc('p:d1:mark', 'field.set', { field: '.Metadata.branch', value: 'd1' }),
+              // d1 drops b's records; d2 must still get them.
+              proc('p:d1:drop-b', 'filter', {}, '{{ eq (index .Metadata "conduit.source.connector.id") "p:b" }}'),
+            ],
+          };
+        }
+        return c;
+      }),
+    };
+    await t.engine.provision([p]);
+    await t.engine.startDesired();
+    await waitFor(() => t.sources['a']?.acked.length === 50 && t.sources['b']?.acked.length === 50, {
+      message: 'both sources acked',
+    });
+    const d1 = t.destinations['d1'];
+    const d2 = t.destinations['d2'];
+    assert.deepEqual(d1?.written, lines(50, 'a'), 'd1 gets a, in order, and none of b');
+    assert.ok(d1?.metadata.every((m) => m['branch'] === 'd1' && m['from'] === 'a'));
+    assert.equal(d2?.written.length, 100);
+    assert.deepEqual(
+      d2?.written.filter((x) => x.startsWith('b')),
+      lines(50, 'b'),
+    );
+    assert.ok(
+      d2?.metadata.every((m) => m['branch'] === undefined),
+      "d1's processor changed d2's records",
+    );
+    const fromA = d2?.metadata.filter((m) => m['conduit.source.connector.id'] === 'p:a') ?? [];
+    assert.ok(fromA.length === 50 && fromA.every((m) => m['from'] === 'a'));
+    assert.ok(
+      d2?.metadata.filter((m) => m['conduit.source.connector.id'] === 'p:b').every((m) => m['from'] === undefined),
+      "a's source processor ran on b's records",
+    );
+    await t.engine.stop('p');
+  });
+});
+
+describe('fan-out isolation', () => {
+  it("the last destination's processors do not change what a slower destination writes", async () => {
+    const t = await setup();
+    t.sources['s'] = sourceWorld(lines(40));
+    t.destinations['slow'] = { ...destinationWorld(), delayMs: 3 };
+    t.destinations['last'] = destinationWorld();
+    const base = pipeline('p', ['s'], ['slow', 'last']);
+    const p: PipelineConfig = {
+      ...base,
+      connectors: base.connectors.map((c) =>
+        c.id === 'p:last'
+          ? {
+              ...c,
+              processors: [
+                {
+                  id: 'p:last:mark',
+                  plugin: 'field.set',
+                  pluginRef: 'field.set',
+                  condition: '',
+                  settings: { field: '.Metadata.branch', value: 'last' },
+                  workers: 1,
+                },
+              ],
+            }
+          : c,
+      ),
+    };
+    await t.engine.provision([p]);
+    await t.engine.startDesired();
+    await waitFor(() => t.sources['s']?.acked.length === 40, { message: 'all acked' });
+    assert.ok(t.destinations['last']?.metadata.every((m) => m['branch'] === 'last'));
+    assert.ok(
+      t.destinations['slow']?.metadata.every((m) => m['branch'] === undefined),
+      "the last destination's processor changed the slow destination's records",
     );
     await t.engine.stop('p');
   });

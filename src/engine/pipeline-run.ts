@@ -497,8 +497,8 @@ export class PipelineRun {
           ticket.hold(dests.length);
           for (let i = 0; i < dests.length; i++) {
             const d = dests[i] as DestinationNode;
-            // A destination with processors may change records: give every other branch its own copy.
-            const own = d.processors.length > 0 && i < dests.length - 1 ? records.map(cloneRecord) : records;
+            // A destination with processors may change records: when others share them, it works on a copy.
+            const own = d.processors.length > 0 && dests.length > 1 ? records.map(cloneRecord) : records;
             await d.channel.push({ records: own, ticket });
           }
         }

@@ -54,6 +54,8 @@ export interface DestinationWorld {
   /** Lifecycle hooks called for connectors of this world, in order. */
   readonly lifecycle: LifecycleEvent[];
   readonly written: string[];
+  /** The metadata of each written record, in the same order as `written`. */
+  readonly metadata: Array<Record<string, string>>;
   /** Per-write delay in ms (0 = none). */
   delayMs: number;
   /** Fail this many write calls with a retryable error. */
@@ -67,7 +69,7 @@ export interface DestinationWorld {
 }
 
 export function destinationWorld(): DestinationWorld {
-  return { lifecycle: [], written: [], delayMs: 0, failWrites: 0, poison: new Set(), maxBatch: 0 };
+  return { lifecycle: [], written: [], metadata: [], delayMs: 0, failWrites: 0, poison: new Set(), maxBatch: 0 };
 }
 
 export function payload(r: OpenCDCRecord): string {
@@ -232,6 +234,7 @@ class MemDestination implements Destination {
         (outcomes ??= new Array<Error | undefined>(records.length))[i] = new Error(`poison record ${p}`);
       } else {
         w.written.push(p);
+        w.metadata.push({ ...r.metadata });
       }
     });
     return outcomes;
