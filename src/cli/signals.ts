@@ -1,4 +1,4 @@
-/** What a second SIGINT/SIGTERM does: exit at once, as Conduit does (130/143). */
+/** Process-level behaviour of the CLI: a second signal exits at once; a running engine keeps the process open. */
 import { ExitCode } from '../errors/codes.js';
 
 /**
@@ -16,4 +16,14 @@ export function exitAtOnce(sig: NodeJS.Signals): never {
     // Fall through to process.exit.
   }
   process.exit(sig === 'SIGINT' ? ExitCode.SigInt : ExitCode.SigTerm);
+}
+
+/**
+ * Holds the process open until released. A running engine can be all promises
+ * and no handles (every source idle, waiting to be stopped); Node would then
+ * exit with code 13 in the middle of the run. Returns the release function.
+ */
+export function keepProcessAlive(): () => void {
+  const timer = setInterval(() => undefined, 1 << 30);
+  return () => clearInterval(timer);
 }

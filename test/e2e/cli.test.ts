@@ -620,4 +620,22 @@ describe('conduit CLI (end to end)', { concurrency: 4 }, () => {
       await p.exited;
     }
   });
+
+  it('keeps running while every source is idle, until it is told to stop', async () => {
+    const dir = await tmp();
+    const out = join(dir, 'out.jsonl');
+    await writeFile(
+      join(dir, 'p.yaml'),
+      pipelineFile(`  - id: finite
+    connectors:
+      - {id: g, type: source, plugin: generator, settings: {format.type: structured, format.options.id: int, recordCount: "5"}}
+      - {id: f, type: destination, plugin: file, settings: {path: ${out}}}
+`),
+    );
+    // --exit-after uses a timer that does not hold the process open by itself: the engine must.
+    const r = await run(['run', '--pipelines.path', 'p.yaml', '--db.type', 'inmemory', '--exit-after', '1s'], dir);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /stopped after draining all pipelines/);
+    assert.equal(await lineCount(out), 5);
+  });
 });

@@ -11,7 +11,7 @@ import { builtinRegistry } from '../../plugins/builtin.js';
 import { DEFAULT_DLQ, type PipelineConfig } from '../../provisioning/types.js';
 import { MemoryStore } from '../../store/memory.js';
 import type { Output } from '../output.js';
-import { exitAtOnce } from '../signals.js';
+import { exitAtOnce, keepProcessAlive } from '../signals.js';
 
 const MESSAGE = 'quickstart record';
 
@@ -84,7 +84,9 @@ export async function quickstartCommand(flags: Record<string, string>, out: Outp
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const release = keepProcessAlive();
   await finished;
+  release();
   await engine.shutdown(5_000);
   await store.close();
   return out.success('quickstart', `logged ${seen} records`, { records: seen });

@@ -17,7 +17,7 @@ import { parseDuration } from '../../sdk/duration.js';
 import { openStore } from '../../store/index.js';
 import type { Store } from '../../store/store.js';
 import type { Output } from '../output.js';
-import { exitAtOnce } from '../signals.js';
+import { exitAtOnce, keepProcessAlive } from '../signals.js';
 
 export interface RunHandle {
   readonly engine: Engine;
@@ -87,7 +87,12 @@ export async function runCommand(flags: Record<string, string>, out: Output): Pr
 const FORCE_GRACE_MS = 5_000;
 
 function waitForStop(h: RunHandle, cfg: EngineConfig, exitAfterMs: number | undefined): Promise<number> {
-  return new Promise((resolve) => {
+  return new Promise((done) => {
+    const release = keepProcessAlive();
+    const resolve = (code: number): void => {
+      release();
+      done(code);
+    };
     let stopping = false;
     const stop = (code: number, why: string): void => {
       if (stopping) return;

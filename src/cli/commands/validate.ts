@@ -21,5 +21,10 @@ export async function validateCommand(path: string | undefined, out: Output): Pr
     ...loaded.warnings.map((w) => `warning: ${w.format()}`),
     `${ids.length} pipeline${ids.length === 1 ? '' : 's'} valid${ids.length > 0 ? `: ${ids.join(', ')}` : ''}`,
   ].join('\n');
-  return out.success('pipelines validate', `${ids.length} pipelines valid`, { pipelines: ids, warnings }, human);
+  return out.success(
+    'pipelines validate',
+    `${ids.length} pipeline${ids.length === 1 ? '' : 's'} valid`,
+    { pipelines: ids, warnings },
+    human,
+  );
 }
