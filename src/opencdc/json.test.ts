@@ -5,13 +5,14 @@ import {
   compareGo,
   decodeRecord,
   encodeRecord,
+  encodeRecordInto,
   encodeValue,
   GoStruct,
   quote,
   RecordDecodeError,
   RecordEncodeError,
 } from './json.js';
-import type { Data, OpenCDCRecord, StructuredValue } from './record.js';
+import type { Data, OpenCDCRecord, StructuredData, StructuredValue } from './record.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 
@@ -315,13 +316,183 @@ describe('round trip (property)', () => {
   it('writes object keys in UTF-8 byte order', () => {
     fc.assert(
       fc.property(fc.uniqueArray(str, { maxLength: 8 }), (keys) => {
-        const o: Record<string, number> = {};
-        for (const k of keys) o[k] = 0;
+        // fromEntries, not o[k] = 0: an assignment to "__proto__" sets no key.
+        const o: Record<string, number> = Object.fromEntries(keys.map((k) => [k, 0]));
         const sorted = [...keys].sort((x, y) => Buffer.compare(b(x), b(y)));
         const expected = '{' + sorted.map((k) => `${quote(k)}:0`).join(',') + '}';
         assert.equal(encodeValue(o), expected);
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+/** encodeRecordInto's bytes, written after `pad` bytes into a sink that starts tiny (so it grows). */
+function into(r: OpenCDCRecord, opts?: Parameters<typeof encodeRecord>[1], pad = 3): Buffer {
+  const sink = { buf: Buffer.alloc(pad + 1, 0x2a), off: pad };
+  encodeRecordInto(r, sink, opts);
+  assert.equal(sink.buf.subarray(0, pad).toString('latin1'), '*'.repeat(pad), 'bytes before off are kept');
+  return sink.buf.subarray(pad, sink.off);
+}
+
+const utf8Of = (r: OpenCDCRecord, opts?: Parameters<typeof encodeRecord>[1]): Buffer =>
+  Buffer.from(encodeRecord(r, opts), 'utf8');
+
+describe('encodeRecordInto (the byte encoder)', () => {
+  // Every kind of value, including what the fast paths do not take: escapes,
+  // non-ASCII, lone surrogates, long strings and bytes, negative and unsafe
+  // numbers, dates, nested arrays and objects, GoStruct.
+  const str = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 14 }),
+    fc.string({ unit: 'grapheme-ascii', maxLength: 80 }),
+    fc.string({ unit: fc.constantFrom('a', '<', '"', '\\', '\n', 'é', '\u2028', '\ud800', '😀'), maxLength: 10 }),
+  );
+  const num = fc.oneof(
+    fc.integer(),
+    fc.maxSafeInteger(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.constantFrom(0, -0, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), 2 ** 53, 1e21, 123.5, -1e-7, 999_999_999, 1e9, 10 ** 15),
+  );
+  const { value } = fc.letrec<{ value: unknown }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.boolean(),
+      num,
+      str,
+      fc.bigInt(),
+      fc.date({ min: new Date(-62167219200000), max: new Date(253402300799999), noInvalidDate: true }),
+      fc.uint8Array({ maxLength: 200 }),
+      fc.array(tie('value'), { maxLength: 4 }),
+      fc.dictionary(str, tie('value'), { maxKeys: 4 }),
+      fc.array(fc.tuple(str, tie('value')), { maxLength: 3 }).map((f) => new GoStruct(f)),
+    ),
+  }));
+  const bytes = fc.uint8Array({ maxLength: 60 }).map((u) => Buffer.from(u));
+  const data = fc.oneof(fc.constant(null), bytes, fc.dictionary(str, value, { maxKeys: 6 }));
+  const record = fc.record({
+    position: fc.oneof(bytes, fc.uint8Array({ maxLength: 300 })),
+    operation: fc.constantFrom('create' as const, 'update' as const, 'delete' as const, 'snapshot' as const),
+    metadata: fc.dictionary(str, str, { maxKeys: 6 }),
+    key: data,
+    payload: fc.record({ before: data, after: data }),
+  }) as fc.Arbitrary<OpenCDCRecord>;
+
+  it('writes the UTF-8 bytes of encodeRecord (property)', () => {
+    fc.assert(
+      fc.property(record, fc.boolean(), fc.boolean(), (r, rawDataAsString, excludePosition) => {
+        const opts = { rawDataAsString, excludePosition };
+        assert.deepEqual(into(r, opts), utf8Of(r, opts));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('writes base64 of every length like Buffer does', () => {
+    for (let n = 0; n < 200; n++) {
+      const u = new Uint8Array(n).map((_, i) => (i * 97 + n * 31) & 0xff);
+      const r = rec({ position: u, key: u.subarray(1), payload: { before: null, after: { u } } });
+      const want = Buffer.from(u).toString('base64');
+      assert.ok(into(r).toString().startsWith(`{"position":"${want}"`), `length ${n}`);
+      assert.deepEqual(into(r), utf8Of(r), `length ${n}`);
+      assert.equal(encodeValue(u), `"${want}"`, `length ${n}`);
+    }
+  });
+
+  it('writes integers digit by digit exactly as numbers print, at every boundary', () => {
+    const ns = [0, -0, 1, -1, 9, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32];
+    for (let p = 1; p <= 1e16; p *= 10) ns.push(p - 1, p, p + 1, -p);
+    ns.push(Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 53, 1e21, 0.5, -2.5e-7);
+    for (const n of ns) {
+      const r = rec({ payload: { before: null, after: { n } } });
+      assert.equal(into(r).toString(), encodeRecord(r), String(n));
+    }
+  });
+
+  it('writes strings that need escaping or are not ASCII through the string encoder', () => {
+    for (const v of [
+      'plain',
+      'a<b>&c',
+      'quote " and \\',
+      'tab\tnew\n',
+      'é',
+      'x'.repeat(100) + '\u2028',
+      '\udc00',
+      '😀',
+    ]) {
+      const r = rec({ metadata: { [v]: v }, payload: { before: null, after: { [v]: v, s: v } } });
+      assert.deepEqual(into(r), utf8Of(r), v);
+    }
+  });
+
+  it('follows metadata that changes while its shape stays, and shapes that change', () => {
+    const records = [
+      rec({ metadata: { 'opencdc.readAt': '1', b: 'x' } }),
+      rec({ metadata: { 'opencdc.readAt': '1', b: 'x' } }),
+      rec({ metadata: { 'opencdc.readAt': '2', b: 'x' } }),
+      rec({ metadata: { 'opencdc.readAt': '2', b: 'é<' } }),
+      rec({ metadata: { b: 'é<', 'opencdc.readAt': '2' } }),
+      rec({ metadata: { 'opencdc.readAt': '2' } }),
+      rec({ metadata: {} }),
+      rec({ metadata: { 'opencdc.readAt': '2', b: 'x' } }),
+    ];
+    for (const r of records) {
+      const text = encodeRecord(r);
+      assert.equal(text, encodeRecord(r), 'stable');
+      assert.deepEqual(into(r), b(text));
+    }
+    assert.match(encodeRecord(records[3] as OpenCDCRecord), /"metadata":\{"b":"é\\u003c","opencdc.readAt":"2"\}/);
+  });
+
+  it('does not take inherited or missing keys for the keys of the last object', () => {
+    const proto: Record<string, unknown> = { b: 2 };
+    const inherited = Object.create(proto) as Record<string, unknown>;
+    inherited['a'] = 1;
+    const bare = Object.create(null) as Record<string, unknown>;
+    bare['b'] = 2;
+    bare['a'] = 1;
+    const objects: Record<string, unknown>[] = [
+      { a: 1, b: 2 },
+      inherited,
+      { a: 1, b: 2 },
+      { a: 1 },
+      { b: 2, a: 1 },
+      bare,
+      { a: 1, b: 2, c: 3 },
+      { a: 1, b: undefined },
+      Object.defineProperty({ a: 1 }, 'b', { value: 2, enumerable: false }),
+    ];
+    const want = ['{"a":1,"b":2}', '{"a":1}', '{"a":1,"b":2}', '{"a":1}', '{"a":1,"b":2}', '{"a":1,"b":2}'];
+    want.push('{"a":1,"b":2,"c":3}', '{"a":1}', '{"a":1}');
+    objects.forEach((o, i) => {
+      assert.equal(encodeValue(o), want[i], `object ${i}`);
+      const r = rec({
+        metadata: Object.fromEntries(Object.keys(o).map((k) => [k, 'v'])),
+        payload: { before: null, after: o as StructuredData },
+      });
+      assert.deepEqual(into(r), utf8Of(r), `object ${i}`);
+    });
+  });
+
+  it('writes dates that change between records', () => {
+    const times = [0, 0, 1, 1_700_000_000_123, 1_700_000_000_120, 1_700_000_000_000, 1_700_000_000_000];
+    for (const t of times) {
+      const r = rec({ payload: { before: { t: new Date(t) }, after: { t: new Date(t), u: new Date(t + 1) } } });
+      assert.deepEqual(into(r), utf8Of(r), String(t));
+    }
+  });
+
+  it('leaves the sink where it was when a value cannot be encoded', () => {
+    const sink = { buf: Buffer.alloc(4), off: 2 };
+    const bad = rec({ payload: { before: null, after: { a: 'x'.repeat(50), n: Number.NaN } } });
+    assert.throws(() => encodeRecordInto(bad, sink), RecordEncodeError);
+    assert.equal(sink.off, 2);
+    assert.throws(() => encodeRecordInto(rec({ operation: 'upsert' as never }), sink), RecordEncodeError);
+    assert.throws(() => encodeRecordInto(rec({ metadata: { a: 1 as never } }), sink), RecordEncodeError);
+    assert.equal(sink.off, 2);
+    const good = rec({ payload: { before: null, after: { a: 1 } } });
+    encodeRecordInto(good, sink);
+    assert.equal(sink.buf.subarray(2, sink.off).toString(), encodeRecord(good));
   });
 });

@@ -120,21 +120,41 @@ export function encodeData(d: Data | undefined, rawDataAsString = false): string
   return object(d, '');
 }
 
+/** The shape {@link encodeMetadata} used last (for the byte encoder's cached bytes). */
+let lastMetadataShape: Shape | undefined;
+
 function encodeMetadata(md: Readonly<Record<string, string>>): string {
-  const shape = shapeOf(md);
+  let shape = metadataHint;
+  if (!hasKeys(md, shape.keys)) metadataHint = shape = shapeOf(md);
+  lastMetadataShape = shape;
   const keys = shape.sorted;
-  const names = shape.names;
   const n = keys.length;
   if (n === 0) return '{}';
+  // Metadata values repeat across a batch (one read time, one connector, one
+  // plugin), usually as the very same strings: when every value equals the
+  // last one encoded with this shape, so does the text.
+  const last = shape.mdValues;
+  if (last !== undefined) {
+    let i = 0;
+    while (i < n && md[keys[i] as string] === last[i]) i++;
+    if (i === n) return shape.mdText;
+  }
+  const names = shape.names;
+  const values = new Array<string>(n);
   let out = '{';
   for (let i = 0; i < n; i++) {
     const v = md[keys[i] as string];
     if (typeof v !== 'string') {
       throw new RecordEncodeError(`metadata ${JSON.stringify(keys[i])} is a ${typeName(v)}, not a string`);
     }
+    values[i] = v;
     out += (i === 0 ? '' : ',') + (names[i] as string) + quote(v);
   }
-  return out + '}';
+  out += '}';
+  shape.mdValues = values;
+  shape.mdText = out;
+  shape.mdBytes = undefined;
+  return out;
 }
 
 function value(v: unknown, path: string): string {
@@ -170,21 +190,23 @@ function array(a: readonly unknown[], path: string): string {
 }
 
 function object(o: Readonly<Record<string, unknown>>, path: string): string {
-  const shape = shapeOf(o);
+  let shape = objectHint;
+  if (!hasKeys(o, shape.keys)) objectHint = shape = shapeOf(o);
   const keys = shape.sorted;
-  const names = shape.names;
+  const firsts = shape.firsts;
+  const nexts = shape.nexts;
   const n = keys.length;
-  let out = '{';
+  let out = '';
   let first = true;
   for (let i = 0; i < n; i++) {
     const k = keys[i] as string;
     const v = o[k];
     // A JavaScript object with an undefined property means "no such field".
     if (v === undefined) continue;
-    out += (first ? '' : ',') + (names[i] as string) + value(v, path === '' ? k : path + '.' + k);
+    out += ((first ? firsts[i] : nexts[i]) as string) + value(v, path === '' ? k : path + '.' + k);
     first = false;
   }
-  return out + '}';
+  return first ? '{}' : out + '}';
 }
 
 function struct(s: GoStruct, path: string): string {
@@ -280,6 +302,17 @@ interface Shape {
   readonly keys: readonly string[];
   readonly sorted: readonly string[];
   readonly names: readonly string[];
+  /** The names with what goes before them: `{"k":` as the first field, `,"k":` after another. */
+  readonly firsts: readonly string[];
+  readonly nexts: readonly string[];
+  /** Metadata only: the values last encoded with this shape (in `sorted` order) and their text. */
+  mdValues: string[] | undefined;
+  mdText: string;
+  /** `mdText` as UTF-8, made on first use by the byte encoder. */
+  mdBytes: Buffer | undefined;
+  /** `firsts` and `nexts` as UTF-8, made on first use by the byte encoder. */
+  firstBytes: Buffer[] | undefined;
+  nextBytes: Buffer[] | undefined;
 }
 
 // Records from one source share their key sets, usually in one insertion
@@ -287,7 +320,37 @@ interface Shape {
 const SHAPE_CACHE_SIZE = 64;
 const shapeCache: Shape[] = [];
 let shapeNext = 0;
-const EMPTY_SHAPE: Shape = { keys: [], sorted: [], names: [] };
+const EMPTY_SHAPE: Shape = {
+  keys: [],
+  sorted: [],
+  names: [],
+  firsts: [],
+  nexts: [],
+  mdValues: undefined,
+  mdText: '{}',
+  mdBytes: undefined,
+  firstBytes: [],
+  nextBytes: [],
+};
+
+// The shape last found for metadata, and for an object: the next one is most
+// likely the same, and checking that needs no key array.
+let metadataHint: Shape = EMPTY_SHAPE;
+let objectHint: Shape = EMPTY_SHAPE;
+
+/** Whether `o`'s own enumerable keys are `keys`, in order (a for-in walk: no allocation). */
+function hasKeys(o: object, keys: readonly string[]): boolean {
+  // for-in also walks inherited enumerable keys: only trust it on plain objects.
+  const proto: unknown = Object.getPrototypeOf(o);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const n = keys.length;
+  let i = 0;
+  for (const k in o) {
+    if (i === n || k !== keys[i]) return false;
+    i++;
+  }
+  return i === n;
+}
 
 function shapeOf(o: object): Shape {
   const keys = Object.keys(o);
@@ -308,7 +371,19 @@ function shapeOf(o: object): Shape {
       break;
     }
   }
-  const shape: Shape = { keys, sorted, names: sorted.map((k) => quote(k) + ':') };
+  const names = sorted.map((k) => quote(k) + ':');
+  const shape: Shape = {
+    keys,
+    sorted,
+    names,
+    firsts: names.map((k) => '{' + k),
+    nexts: names.map((k) => ',' + k),
+    mdValues: undefined,
+    mdText: '',
+    mdBytes: undefined,
+    firstBytes: undefined,
+    nextBytes: undefined,
+  };
   // Objects with many keys are rarely repeated shapes; keep the cache cheap to scan.
   if (n <= 256) {
     if (size < SHAPE_CACHE_SIZE) shapeCache.push(shape);
@@ -383,8 +458,33 @@ function toBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** Every pair of base64 digits, indexed by 12 bits. */
+const B64_PAIRS: readonly string[] = Array.from({ length: 4096 }, (_, i) => (B64[i >> 6] as string) + B64[i & 63]);
+/** Below this many bytes, base64 in JavaScript beats a call into Buffer#toString. */
+const SMALL_BYTES = 48;
+
 function quoteBytes(b: Uint8Array): string {
-  return '"' + toBuffer(b).toString('base64') + '"';
+  const n = b.length;
+  if (n > SMALL_BYTES) return '"' + toBuffer(b).toString('base64') + '"';
+  // Positions and keys are short: padded standard base64 without leaving JavaScript.
+  let out = '"';
+  const whole = n - (n % 3);
+  let i = 0;
+  for (; i < whole; i += 3) {
+    const x = ((b[i] as number) << 16) | ((b[i + 1] as number) << 8) | (b[i + 2] as number);
+    out += (B64_PAIRS[x >> 12] as string) + B64_PAIRS[x & 0xfff];
+  }
+  if (n - whole === 1) {
+    const x = b[i] as number;
+    out += (B64_PAIRS[x << 4] as string) + '=="';
+  } else if (n - whole === 2) {
+    const x = ((b[i] as number) << 8) | (b[i + 1] as number);
+    out += (B64_PAIRS[x >> 4] as string) + B64[(x << 2) & 63] + '="';
+  } else {
+    out += '"';
+  }
+  return out;
 }
 
 /** Raw data as text: valid UTF-8 as is; each invalid byte as `\ufffd`, like Go. */
@@ -432,6 +532,307 @@ function utf8SequenceLength(b: Uint8Array, i: number): number {
     return cont(i + 1, lo, hi) && cont(i + 2) && cont(i + 3) ? 4 : 0;
   }
   return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Encoding straight into bytes
+// ---------------------------------------------------------------------------
+
+/** Where {@link encodeRecordInto} writes: `buf` from `off` on; it may replace `buf` with a bigger one. */
+export interface ByteSink {
+  buf: Buffer;
+  off: number;
+}
+
+// The output of the record being encoded. Kept in module variables (not passed
+// around) so the hot functions below read them cheaply.
+let ob: Buffer = Buffer.alloc(0);
+let oo = 0;
+
+/**
+ * Writes exactly the UTF-8 bytes of {@link encodeRecord}'s text into a sink.
+ * The string encoder builds a rope that has to be flattened before it can be
+ * written; this writes bytes as it goes, and copies the parts that repeat
+ * (field names, a batch's metadata) from cached bytes. On a throw the sink's
+ * `off` is unchanged (its `buf` may have grown).
+ */
+export function encodeRecordInto(record: OpenCDCRecord, sink: ByteSink, opts?: EncodeOptions): void {
+  const asString = opts?.rawDataAsString === true;
+  ob = sink.buf;
+  oo = sink.off;
+  try {
+    putConst(B_POSITION);
+    if (opts?.excludePosition === true) putConst(B_NULL);
+    else bytesInto(record.position);
+    const op = OPERATION_BYTES[record.operation];
+    if (op === undefined || !Object.hasOwn(OPERATION_BYTES, record.operation)) operationJSON(record.operation);
+    putConst(op as Buffer);
+    metadataInto(record.metadata);
+    putConst(B_KEY);
+    dataInto(record.key, asString);
+    putConst(B_BEFORE);
+    dataInto(record.payload.before, asString);
+    putConst(B_AFTER);
+    dataInto(record.payload.after, asString);
+    putConst(B_END);
+    sink.off = oo;
+  } finally {
+    sink.buf = ob;
+    ob = EMPTY_BUF;
+  }
+}
+
+const EMPTY_BUF = Buffer.alloc(0);
+const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
+const B_POSITION = latin1('{"position":');
+const B_NULL = latin1('null');
+const B_TRUE = latin1('true');
+const B_FALSE = latin1('false');
+const B_EMPTY_OBJECT = latin1('{}');
+const B_KEY = latin1(',"key":');
+const B_BEFORE = latin1(',"payload":{"before":');
+const B_AFTER = latin1(',"after":');
+const B_END = latin1('}}');
+const OPERATION_BYTES: Readonly<Record<string, Buffer>> = Object.fromEntries(
+  Object.entries(OPERATION_JSON).map(([op, json]) => [op, latin1(`,"operation":${json},"metadata":`)]),
+);
+
+function reserve(n: number): void {
+  if (oo + n <= ob.length) return;
+  const bigger = Buffer.allocUnsafe(Math.max(ob.length * 2, oo + n, 1024));
+  ob.copy(bigger, 0, 0, oo);
+  ob = bigger;
+}
+
+/** Copies bytes in: a loop for short ones (cheaper than a call to `set`). */
+function putConst(b: Uint8Array): void {
+  const n = b.length;
+  reserve(n);
+  const out = ob;
+  const o = oo;
+  if (n <= 12) for (let i = 0; i < n; i++) out[o + i] = b[i] as number;
+  else out.set(b, o);
+  oo = o + n;
+}
+
+/** A string known to be ASCII (digits, base64, a formatted time). */
+function putAscii(s: string): void {
+  const n = s.length;
+  reserve(n);
+  const out = ob;
+  const o = oo;
+  if (n <= 64) for (let i = 0; i < n; i++) out[o + i] = s.charCodeAt(i);
+  else out.write(s, o, n, 'latin1');
+  oo = o + n;
+}
+
+/** Any text, as UTF-8. */
+function putText(s: string): void {
+  reserve(s.length * 3);
+  oo += ob.write(s, oo, 'utf8');
+}
+
+/** A string as {@link quote} writes it: plain ASCII byte by byte, anything else through `quote`. */
+function stringInto(s: string): void {
+  const n = s.length;
+  reserve(n + 2);
+  const out = ob;
+  const start = oo;
+  let o = start + 1;
+  out[start] = 0x22;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26) {
+      out[o++] = c;
+      continue;
+    }
+    // Something to escape, or not ASCII: write what the string encoder makes of it.
+    putText(quote(s));
+    return;
+  }
+  out[o++] = 0x22;
+  oo = o;
+}
+
+const B64_CODES = Buffer.from(B64, 'latin1');
+
+/** Bytes as a quoted, padded standard base64 string. */
+function bytesInto(b: Uint8Array): void {
+  const n = b.length;
+  if (n > 3 * SMALL_BYTES) {
+    putAscii('"' + toBuffer(b).toString('base64') + '"');
+    return;
+  }
+  reserve(((n + 2) / 3) * 4 + 2);
+  const out = ob;
+  let o = oo;
+  out[o++] = 0x22;
+  const whole = n - (n % 3);
+  let i = 0;
+  for (; i < whole; i += 3) {
+    const x = ((b[i] as number) << 16) | ((b[i + 1] as number) << 8) | (b[i + 2] as number);
+    out[o] = B64_CODES[x >> 18] as number;
+    out[o + 1] = B64_CODES[(x >> 12) & 63] as number;
+    out[o + 2] = B64_CODES[(x >> 6) & 63] as number;
+    out[o + 3] = B64_CODES[x & 63] as number;
+    o += 4;
+  }
+  if (n - whole === 1) {
+    const x = b[i] as number;
+    out[o] = B64_CODES[x >> 2] as number;
+    out[o + 1] = B64_CODES[(x << 4) & 63] as number;
+    out[o + 2] = 0x3d;
+    out[o + 3] = 0x3d;
+    o += 4;
+  } else if (n - whole === 2) {
+    const x = ((b[i] as number) << 8) | (b[i + 1] as number);
+    out[o] = B64_CODES[x >> 10] as number;
+    out[o + 1] = B64_CODES[(x >> 4) & 63] as number;
+    out[o + 2] = B64_CODES[(x << 2) & 63] as number;
+    out[o + 3] = 0x3d;
+    o += 4;
+  }
+  out[o++] = 0x22;
+  oo = o;
+}
+
+function metadataInto(md: Readonly<Record<string, string>>): void {
+  const text = encodeMetadata(md);
+  const shape = lastMetadataShape;
+  // The text is usually the one cached for the shape: so are its bytes.
+  if (shape === undefined || shape.mdText !== text || shape.mdValues === undefined) {
+    putText(text);
+    return;
+  }
+  let bytes = shape.mdBytes;
+  if (bytes === undefined) {
+    bytes = Buffer.from(text, 'utf8');
+    shape.mdBytes = bytes;
+  }
+  putConst(bytes);
+}
+
+function dataInto(d: Data | undefined, rawDataAsString: boolean): void {
+  if (d === null || d === undefined) putConst(B_NULL);
+  else if (d instanceof Uint8Array) {
+    if (rawDataAsString) putText(quoteBytesAsText(d));
+    else bytesInto(d);
+  } else objectInto(d, '');
+}
+
+function valueInto(v: unknown, path: string): void {
+  switch (typeof v) {
+    case 'string':
+      stringInto(v);
+      return;
+    case 'number':
+      numberInto(v, path);
+      return;
+    case 'boolean':
+      putConst(v ? B_TRUE : B_FALSE);
+      return;
+    case 'object':
+      if (v === null) putConst(B_NULL);
+      else if (v instanceof Uint8Array) bytesInto(v);
+      else if (Array.isArray(v)) arrayInto(v, path);
+      else if (v instanceof Date) timeInto(v, path);
+      else if (v instanceof GoStruct) putText(struct(v, path));
+      else objectInto(v as Record<string, unknown>, path);
+      return;
+    case 'undefined':
+      putConst(B_NULL);
+      return;
+    default:
+      putText(value(v, path));
+  }
+}
+
+/** Safe integers digit by digit (no string); everything else as {@link numberJSON} prints it. */
+function numberInto(v: number, path: string): void {
+  if (!Number.isSafeInteger(v) || v === 0) {
+    putAscii(numberJSON(v, path));
+    return;
+  }
+  reserve(17); // a sign and 16 digits
+  const out = ob;
+  let o = oo;
+  if (v < 0) {
+    out[o++] = 0x2d;
+    v = -v;
+  }
+  let digits = 1;
+  for (let p = 10; p <= v; p *= 10) digits++;
+  o += digits;
+  oo = o;
+  // Above 2^31 the remainder needs floating-point division; below it, integers.
+  while (v >= 0x80000000) {
+    const q = Math.floor(v / 10);
+    out[--o] = 0x30 + (v - q * 10);
+    v = q;
+  }
+  let w = v | 0;
+  do {
+    const q = (w / 10) | 0;
+    out[--o] = 0x30 + (w - q * 10);
+    w = q;
+  } while (w > 0);
+}
+
+// The quoted time last written, as bytes (a batch often shares one time).
+let lastTimeMs = Number.NaN;
+let lastTimeBytes = EMPTY_BUF;
+
+function timeInto(d: Date, path: string): void {
+  const t = d.getTime();
+  if (t !== lastTimeMs) {
+    lastTimeBytes = Buffer.from('"' + goTime(d, path) + '"', 'latin1');
+    lastTimeMs = t;
+  }
+  putConst(lastTimeBytes);
+}
+
+function arrayInto(a: readonly unknown[], path: string): void {
+  const n = a.length;
+  reserve(1);
+  ob[oo++] = 0x5b;
+  for (let i = 0; i < n; i++) {
+    if (i > 0) {
+      reserve(1);
+      ob[oo++] = 0x2c;
+    }
+    valueInto(a[i], path);
+  }
+  reserve(1);
+  ob[oo++] = 0x5d;
+}
+
+function objectInto(o: Readonly<Record<string, unknown>>, path: string): void {
+  let shape = objectHint;
+  if (!hasKeys(o, shape.keys)) objectHint = shape = shapeOf(o);
+  const keys = shape.sorted;
+  let firsts = shape.firstBytes;
+  let nexts = shape.nextBytes;
+  if (firsts === undefined || nexts === undefined) {
+    firsts = shape.firsts.map((k) => Buffer.from(k, 'utf8'));
+    nexts = shape.nexts.map((k) => Buffer.from(k, 'utf8'));
+    shape.firstBytes = firsts;
+    shape.nextBytes = nexts;
+  }
+  const n = keys.length;
+  let first = true;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i] as string;
+    const v = o[k];
+    if (v === undefined) continue;
+    putConst((first ? firsts[i] : nexts[i]) as Buffer);
+    valueInto(v, path === '' ? k : path + '.' + k);
+    first = false;
+  }
+  if (first) putConst(B_EMPTY_OBJECT);
+  else {
+    reserve(1);
+    ob[oo++] = 0x7d;
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import { Code } from '../errors/codes.js';
 import { ConduitError } from '../errors/conduit-error.js';
 import { encodeRecord } from '../opencdc/json.js';
 import type { OpenCDCRecord } from '../opencdc/record.js';
-import { createFormatter, parseFormatOptions, RECORD_FORMATS, validateFormat } from './formats.js';
+import { byteWriterOf, createFormatter, parseFormatOptions, RECORD_FORMATS, validateFormat } from './formats.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 
@@ -39,6 +39,23 @@ describe('opencdc/json', () => {
     assert.equal(createFormatter('opencdc/json', '')(r), encodeRecord(r));
     assert.equal(createFormatter('', '')(r), encodeRecord(r), 'empty format means the default');
     assert.equal(createFormatter(' opencdc/json ', '')(r), encodeRecord(r));
+  });
+
+  it('has a byte writer that writes the formatted text as UTF-8, honouring position.excluded', () => {
+    for (const options of ['', 'position.excluded=true']) {
+      const format = createFormatter('opencdc/json', options);
+      const writeInto = byteWriterOf(format);
+      assert.ok(writeInto);
+      const sink = { buf: Buffer.alloc(1), off: 0 };
+      writeInto(r, sink);
+      assert.equal(sink.buf.subarray(0, sink.off).toString('utf8'), format(r));
+    }
+    assert.equal(byteWriterOf(createFormatter('debezium/json', '')), undefined);
+    assert.equal(byteWriterOf(createFormatter('template', '{{ .Operation }}')), undefined);
+    assert.equal(
+      byteWriterOf(() => ''),
+      undefined,
+    );
   });
 
   it('takes position.excluded', () => {

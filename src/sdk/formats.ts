@@ -18,7 +18,7 @@
  */
 import { Code } from '../errors/codes.js';
 import { ConduitError } from '../errors/conduit-error.js';
-import { compareGo, encodeRecord, encodeValue, GoStruct } from '../opencdc/json.js';
+import { compareGo, encodeRecord, encodeRecordInto, encodeValue, GoStruct, type ByteSink } from '../opencdc/json.js';
 import { MetadataKey } from '../opencdc/metadata.js';
 import type { Data, OpenCDCRecord, Operation } from '../opencdc/record.js';
 import { compileTemplate } from '../template/index.js';
@@ -157,9 +157,27 @@ export function createFormatter(format: string, options: string): RecordFormatte
   if (converter === opencdcConverter && encoder === jsonEncoder) {
     // The default format, on every record: skip the intermediate value.
     const encOpts = positionExcluded(opts) ? { excludePosition: true } : undefined;
-    return (record) => encodeRecord(record, encOpts);
+    const formatter: RecordFormatter = (record) => encodeRecord(record, encOpts);
+    byteWriters.set(formatter, (record, sink) => encodeRecordInto(record, sink, encOpts));
+    return formatter;
   }
   return (record) => encode(convert(record));
+}
+
+/** Writes a record's formatted bytes into a sink (see {@link byteWriterOf}). */
+export type RecordByteWriter = (record: OpenCDCRecord, sink: ByteSink) => void;
+
+const byteWriters = new WeakMap<RecordFormatter, RecordByteWriter>();
+
+/**
+ * For a formatter made by {@link createFormatter}, a function that writes the
+ * same bytes the formatter's result has as UTF-8 straight into a buffer, when
+ * the format has one (`opencdc/json`). A destination that appends records to a
+ * buffer uses it to skip building (and flattening) a string per record. On a
+ * throw the sink's `off` is unchanged.
+ */
+export function byteWriterOf(format: RecordFormatter): RecordByteWriter | undefined {
+  return byteWriters.get(format);
 }
 
 /**

@@ -10,19 +10,24 @@ import { ConduitError } from '../../errors/conduit-error.js';
 import type { OpenCDCRecord } from '../../opencdc/record.js';
 import type { Destination, DestinationContext, RecordFormatter, WriteOutcome } from '../../sdk/connector.js';
 import type { Config } from '../../sdk/params.js';
+import { byteWriterOf, type RecordByteWriter } from '../../sdk/formats.js';
+import type { ByteSink } from '../../opencdc/json.js';
 import type { Logger } from '../../log/logger.js';
 
 export class FileDestination implements Destination {
   private path = '';
   private format: RecordFormatter = () => '';
+  /** Writes a formatted record straight into the buffer, when the format can. */
+  private writeInto: RecordByteWriter | undefined;
   private fh: FileHandle | undefined;
   private logger: Logger | undefined;
-  /** The write buffer, reused across batches; it grows to the largest batch. */
-  private buf = Buffer.allocUnsafe(1 << 20);
+  /** The write buffer (`sink.buf`), reused across batches; it grows to the largest batch. */
+  private sink: ByteSink = { buf: Buffer.allocUnsafe(1 << 20), off: 0 };
 
   configure(config: Config, ctx: DestinationContext): void {
     this.path = config.string('path');
     this.format = ctx.format;
+    this.writeInto = byteWriterOf(ctx.format);
     this.logger = ctx.logger;
   }
 
@@ -51,27 +56,23 @@ export class FileDestination implements Destination {
     let outcomes: (Error | undefined)[] | undefined;
     // Encode every record straight into one reused buffer: no string concatenation to
     // flatten later, and each formatted record dies young (cheap for the GC).
-    let off = 0;
+    const sink = this.sink;
+    const writeInto = this.writeInto;
+    sink.off = 0;
     for (let i = 0; i < records.length; i++) {
-      let formatted: string | Uint8Array;
+      const record = records[i] as OpenCDCRecord;
       try {
-        formatted = this.format(records[i] as OpenCDCRecord);
+        if (writeInto !== undefined) writeInto(record, sink);
+        else this.append(this.format(record));
       } catch (err) {
         outcomes ??= new Array<Error | undefined>(records.length).fill(undefined);
         outcomes[i] = err instanceof Error ? err : new Error(String(err));
         continue;
       }
-      if (typeof formatted === 'string') {
-        this.reserve(off, formatted.length * 3 + 1); // UTF-8 needs at most 3 bytes per UTF-16 unit
-        off += this.buf.write(formatted, off, 'utf8');
-      } else {
-        this.reserve(off, formatted.byteLength + 1);
-        this.buf.set(formatted, off);
-        off += formatted.byteLength;
-      }
-      this.buf[off++] = 0x0a;
+      if (sink.off >= sink.buf.length) this.reserve(1);
+      sink.buf[sink.off++] = 0x0a;
     }
-    const data = this.buf.subarray(0, off);
+    const data = sink.buf.subarray(0, sink.off);
     try {
       let off = 0;
       while (off < data.length) {
@@ -91,11 +92,24 @@ export class FileDestination implements Destination {
     return outcomes;
   }
 
-  private reserve(off: number, bytes: number): void {
-    if (off + bytes <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, off + bytes));
-    this.buf.copy(bigger, 0, 0, off);
-    this.buf = bigger;
+  private append(formatted: string | Uint8Array): void {
+    const sink = this.sink;
+    if (typeof formatted === 'string') {
+      this.reserve(formatted.length * 3); // UTF-8 needs at most 3 bytes per UTF-16 unit
+      sink.off += sink.buf.write(formatted, sink.off, 'utf8');
+    } else {
+      this.reserve(formatted.byteLength);
+      sink.buf.set(formatted, sink.off);
+      sink.off += formatted.byteLength;
+    }
+  }
+
+  private reserve(bytes: number): void {
+    const { buf, off } = this.sink;
+    if (off + bytes <= buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, off + bytes));
+    buf.copy(bigger, 0, 0, off);
+    this.sink.buf = bigger;
   }
 
   /**

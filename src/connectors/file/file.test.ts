@@ -19,6 +19,7 @@ import {
 import { silentLogger } from '../../log/logger.js';
 import { buildConfig } from '../../sdk/conformance.js';
 import { destinationSpecs, sourceSpecs } from '../../sdk/sdk-params.js';
+import { createFormatter } from '../../sdk/formats.js';
 import { filePlugin } from './index.js';
 import { FileSource } from './source.js';
 import { sourceParams } from './spec.js';
@@ -296,6 +297,41 @@ describe('file destination', () => {
         [undefined, undefined, 'cannot format a delete', undefined],
       );
       assert.equal(await readFile(path, 'utf8'), 'text-0\nbytes-1\ntext-3\n');
+    } finally {
+      await d.teardown();
+    }
+  });
+});
+
+describe('file destination with opencdc/json (the byte writer)', () => {
+  it('writes exactly what the formatter formats, and reports a record it cannot encode', async () => {
+    const path = fresh();
+    const format = createFormatter('opencdc/json', '');
+    const d = filePlugin.destination?.create();
+    assert.ok(d);
+    await d.configure(buildConfig(destinationSpecs(filePlugin.destination?.params ?? {}), { path }), {
+      connectorId: 'p:d',
+      pipelineId: 'p',
+      logger: silentLogger,
+      format,
+    });
+    await d.open();
+    try {
+      const records = sampleRecords(0, 4);
+      (records[1] as OpenCDCRecord).payload = { before: null, after: { n: Number.NaN, s: 'x'.repeat(2000) } };
+      (records[2] as OpenCDCRecord).payload = { before: null, after: { s: 'é<'.repeat(1 << 20) } };
+      const outcome = await d.write(records);
+      assert.ok(outcome);
+      assert.equal(outcome[0], undefined);
+      assert.match(outcome[1]?.message ?? '', /unsupported value: NaN/);
+      assert.deepEqual(outcome.slice(2), [undefined, undefined]);
+      const want = [records[0], records[2], records[3]].map((r) => `${format(r as OpenCDCRecord) as string}\n`);
+      assert.equal(await readFile(path, 'utf8'), want.join(''));
+      await d.write(sampleRecords(4, 1));
+      assert.equal(
+        await readFile(path, 'utf8'),
+        want.join('') + `${format(sampleRecords(4, 1)[0] as OpenCDCRecord) as string}\n`,
+      );
     } finally {
       await d.teardown();
     }

@@ -113,6 +113,36 @@ describe('generator source', () => {
     assert.ok(new Set(rs.map((r) => (r.payload.after as StructuredData)['s'])).size > 20, 'strings vary');
   });
 
+  it('structured: every record gets its own plain object, with many or odd field names too', async () => {
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 60; i++) many[`format.options.f${i}`] = 'string';
+    const src = await open({
+      'format.type': 'structured',
+      ...many,
+      'format.options.__proto__': 'int',
+      'format.options.10': 'bool',
+      'format.options.2': 'bool',
+      'format.options.a"b': 'time',
+    });
+    const rs = await readN(src, 3);
+    await src.teardown();
+    const [a, b] = rs.map((r) => r.payload.after as StructuredData) as [StructuredData, StructuredData];
+    assert.notEqual(a, b);
+    assert.equal(Object.getPrototypeOf(a), Object.prototype);
+    const keys = Object.keys(a);
+    assert.equal(keys.length, 64);
+    assert.deepEqual(keys.slice(0, 2), ['2', '10'], 'integer-like names first, as in any object');
+    assert.ok(Object.hasOwn(a, '__proto__') && Number.isSafeInteger(a['__proto__']));
+    assert.ok(a['a"b'] instanceof Date);
+    assert.ok(WORDS.includes(a['f59'] as string));
+    a['f0'] = 'changed';
+    assert.notEqual(b['f0'], 'changed');
+    const more = await open({ 'format.type': 'structured', ...many });
+    const [c] = await readN(more, 1);
+    await more.teardown();
+    assert.ok(WORDS.includes((c?.payload.after as StructuredData)['f0'] as string), 'no record shares a payload');
+  });
+
   it('raw: the JSON of the structured fields, as bytes', async () => {
     const src = await open({
       'format.type': 'raw',
