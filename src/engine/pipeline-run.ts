@@ -53,7 +53,7 @@ export interface RunOptions {
 }
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
-  budgetBytes: 4 * 1024 * 1024,
+  budgetBytes: 2 * 1024 * 1024,
   checkpointIntervalMs: 50,
   channelCapacity: 16,
   defaultReadMax: 2048,
