@@ -1,29 +1,11 @@
 /**
- * Small helpers the built-in connectors share: abortable waits and cheap
- * decimal positions. Waits use timers and the abort signal, never busy loops.
+ * Small helpers the built-in connectors share: abortable waits (from the SDK)
+ * and cheap decimal positions.
  */
 import { Code } from '../errors/codes.js';
 import { ConduitError } from '../errors/conduit-error.js';
 
-/** Resolves after `ms` milliseconds, or at once when `signal` aborts (never rejects). */
-export function delay(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Resolves when `signal` aborts. */
-export function untilAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
+export { delay, untilAborted } from '../sdk/abort.js';
 
 /**
  * Writes the decimal form of each number into one shared buffer and returns a

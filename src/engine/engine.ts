@@ -11,6 +11,7 @@ import type { ConnectorConfig, PipelineConfig } from '../provisioning/types.js';
 import { Config, validateSettings } from '../sdk/params.js';
 import { destinationSpecs, sourceSpecs } from '../sdk/sdk-params.js';
 import type { Store, WriteOp } from '../store/store.js';
+import { delay } from '../sdk/abort.js';
 import { RecoveryBackoff } from './backoff.js';
 import { PipelineRun, type RunOptions } from './pipeline-run.js';
 import { canonicalJson, StateKey, type StoredConnector } from './state-keys.js';
@@ -310,7 +311,7 @@ export class Engine {
       this.log.warn('pipeline recovering', { pipeline: id, error, retryInMs: delayMs });
       const wait = new AbortController();
       e.backoffWait = wait;
-      await abortableDelay(delayMs, wait.signal);
+      await delay(delayMs, wait.signal);
       e.backoffWait = undefined;
       if (e.stopRequest !== undefined) {
         await this.setState(
@@ -427,12 +428,4 @@ async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<b
   const result = await Promise.race([Promise.all(promises).then(() => false as const), late]);
   clearTimeout(timer);
   return result;
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
 }

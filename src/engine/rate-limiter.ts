@@ -1,3 +1,5 @@
+import { delay } from '../sdk/abort.js';
+
 /** A token bucket for sdk.rate.perSecond / sdk.rate.burst on destinations. */
 export class RateLimiter {
   private tokens: number;
@@ -23,10 +25,7 @@ export class RateLimiter {
       }
       if (signal.aborted) return;
       const waitMs = ((need - this.tokens) / this.perSecond) * 1000;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, waitMs);
-        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-      });
+      await delay(waitMs, signal);
     }
   }
 }
