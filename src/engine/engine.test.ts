@@ -39,7 +39,9 @@ afterEach(async () => {
   for (const e of engines.splice(0)) await e.shutdown(2_000);
 });
 
-async function setup(opts: { recovery?: RecoveryConfig; budgetBytes?: number } = {}): Promise<Setup> {
+async function setup(
+  opts: { recovery?: RecoveryConfig; budgetBytes?: number; forceStopGraceMs?: number } = {},
+): Promise<Setup> {
   const sources: Record<string, SourceWorld> = {};
   const destinations: Record<string, DestinationWorld> = {};
   const registry = new PluginRegistry()
@@ -55,6 +57,7 @@ async function setup(opts: { recovery?: RecoveryConfig; budgetBytes?: number } =
     registry,
     logger: silentLogger,
     recovery: opts.recovery ?? FAST_RECOVERY,
+    forceStopGraceMs: opts.forceStopGraceMs,
     run: { checkpointIntervalMs: 1, defaultReadMax: 7, budgetBytes: opts.budgetBytes ?? 1 << 20 },
   });
   await engine.init();
@@ -211,6 +214,23 @@ describe('engine data path', () => {
     const unbounded = await maxAhead(64 * 1024 * 1024);
     assert.ok(unbounded > 200, `the control run only got ${unbounded} records ahead; the test proves nothing`);
   });
+
+  it(
+    'shutdown returns even when a destination write never does: drain timeout, force, grace',
+    { timeout: 10_000 },
+    async () => {
+      const t = await setup({ forceStopGraceMs: 100 });
+      t.sources['s'] = sourceWorld(lines(10));
+      t.destinations['d'] = { ...destinationWorld(), hang: true };
+      await t.engine.provision([pipeline('p', ['s'], ['d'])]);
+      await t.engine.startDesired();
+      await waitFor(() => (t.destinations['d']?.writing ?? 0) > 0, { message: 'a write in progress' });
+      const t0 = performance.now();
+      await t.engine.shutdown(50);
+      assert.ok(performance.now() - t0 < 5_000, 'shutdown waited for the hung write');
+      assert.deepEqual(t.sources['s']?.acked, [], 'nothing the destination did not take was acked');
+    },
+  );
 
   it('a graceful stop drains: everything read is delivered, acked and checkpointed; a restart repeats nothing', async () => {
     const t = await setup();

@@ -51,6 +51,8 @@ export interface EngineOptions {
   readonly logger: Logger;
   readonly recovery?: RecoveryConfig;
   readonly run?: Partial<RunOptions>;
+  /** How long a forced stop may take before shutdown gives up waiting for it (default 5 s). */
+  readonly forceStopGraceMs?: number;
 }
 
 export interface ProvisionResult {
@@ -208,11 +210,11 @@ export class Engine {
       // hold the process: give the forced stop a grace period, then report and go on.
       const stuck = await settleWithin(
         running.map((e) => e.supervisor ?? Promise.resolve()),
-        FORCE_STOP_GRACE_MS,
+        this.opts.forceStopGraceMs ?? FORCE_STOP_GRACE_MS,
       );
       if (stuck)
         this.log.error('a pipeline did not stop after a forced stop; leaving it behind', {
-          timeoutMs: FORCE_STOP_GRACE_MS,
+          timeoutMs: this.opts.forceStopGraceMs ?? FORCE_STOP_GRACE_MS,
         });
     }
   }
@@ -418,7 +420,6 @@ function sameConfig(a: PipelineConfig, b: PipelineConfig): boolean {
   return canonicalJson({ ...a, origin: undefined }) === canonicalJson({ ...b, origin: undefined });
 }
 
-/** How long a forced stop may take before shutdown gives up waiting for it. */
 const FORCE_STOP_GRACE_MS = 5_000;
 
 /** Waits for the promises, at most `ms`; true when the time ran out first. */

@@ -58,6 +58,9 @@ export interface DestinationWorld {
   readonly metadata: Array<Record<string, string>>;
   /** Per-write delay in ms (0 = none). */
   delayMs: number;
+  /** When set, writes never return (a hung destination); `writing` counts those started. */
+  hang?: boolean;
+  writing?: number;
   /** Fail this many write calls with a retryable error. */
   failWrites: number;
   /** Payloads that are rejected record by record. */
@@ -153,7 +156,7 @@ class MemSource implements Source {
     this.world.openedAt.push(p);
     this.next = p === null ? 0 : Number(p) + 1;
     // New records are checked for on a short timer, like a connector polling its system.
-    this.timer = setInterval(() => this.wake?.(), 2);
+    this.timer = setInterval(() => this.wake?.(), 2).unref();
   }
   async read(max: number, signal: AbortSignal): Promise<OpenCDCRecord[]> {
     while (this.next >= this.world.backlog.length && !signal.aborted) {
@@ -222,6 +225,10 @@ class MemDestination implements Destination {
     const w = this.world;
     w.maxBatch = Math.max(w.maxBatch, records.length);
     w.onWrite?.();
+    if (w.hang === true) {
+      w.writing = (w.writing ?? 0) + 1;
+      await new Promise(() => undefined);
+    }
     if (w.delayMs > 0) await new Promise((r) => setTimeout(r, w.delayMs));
     if (w.failWrites > 0) {
       w.failWrites--;
