@@ -11,11 +11,13 @@ import { MemoryStore } from '../store/memory.js';
 import {
   destinationWorld,
   memoryPlugin,
+  POSITION_ONLY_LINE,
   sourceWorld,
   type DestinationWorld,
   type SourceWorld,
 } from '../../test/support/memory-connectors.js';
 import { Engine } from './engine.js';
+import { StateKey, type StoredPosition } from './state-keys.js';
 import { PipelineStatus, type RecoveryConfig } from './types.js';
 
 const FAST_RECOVERY: RecoveryConfig = {
@@ -150,6 +152,22 @@ describe('engine data path', () => {
     assert.deepEqual(t.sources['s']?.ackBeforePersist, []);
     await t.engine.stop('p');
     assert.equal(t.engine.get('p')?.state.status, PipelineStatus.UserStopped);
+  });
+
+  it('checkpoints and acks position-only records in order without delivering them', async () => {
+    const t = await setup();
+    const backlog = ['a', POSITION_ONLY_LINE, 'b', POSITION_ONLY_LINE, POSITION_ONLY_LINE];
+    t.sources['s'] = { ...sourceWorld(backlog), store: t.store, connectorId: 'p:s' };
+    t.destinations['d'] = destinationWorld();
+    await t.engine.provision([pipeline('p', ['s'], ['d'])]);
+    await t.engine.startDesired();
+    await waitFor(() => t.sources['s']?.acked.length === 5, { message: 'all 5 positions acked' });
+    assert.deepEqual(t.destinations['d']?.written, ['a', 'b']);
+    assert.deepEqual(t.sources['s']?.acked, indexes(5));
+    assert.deepEqual(t.sources['s']?.ackBeforePersist, []);
+    const stored = JSON.parse((await t.store.get(StateKey.position('p:s'))) ?? '{}') as StoredPosition;
+    assert.equal(Buffer.from(stored.position, 'base64').toString(), '4');
+    await t.engine.stop('p');
   });
 
   it('fans out: acks wait for the slowest destination, and both get everything in order', async () => {

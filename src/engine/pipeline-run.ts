@@ -24,7 +24,7 @@ import { MetadataKey, OPENCDC_VERSION, nowNanos } from '../opencdc/metadata.js';
 import { cloneRecord, type OpenCDCRecord } from '../opencdc/record.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import type { ConnectorConfig, PipelineConfig, ProcessorConfig } from '../provisioning/types.js';
-import type { ConnectorPlugin, Destination, Source } from '../sdk/connector.js';
+import { POSITION_ONLY_KEY, type ConnectorPlugin, type Destination, type Source } from '../sdk/connector.js';
 import { createFormatter } from '../sdk/formats.js';
 import { Config, parseConfig, secretValues, type ParamSpecs } from '../sdk/params.js';
 import { destinationSpecs, processorSpecs, sourceSpecs } from '../sdk/sdk-params.js';
@@ -443,16 +443,23 @@ export class PipelineRun {
         if (records.length === 0) continue;
         const readAt = nowNanos();
         const positions = new Array<Uint8Array>(records.length);
+        let positionOnly = 0;
         for (let i = 0; i < records.length; i++) {
           const r = records[i] as OpenCDCRecord;
           positions[i] = r.position;
           const md = r.metadata;
+          if (md[POSITION_ONLY_KEY] !== undefined) {
+            positionOnly++;
+            continue;
+          }
           if (md[MetadataKey.ReadAt] === undefined) md[MetadataKey.ReadAt] = readAt;
           if (md[MetadataKey.SourceConnectorId] === undefined) md[MetadataKey.SourceConnectorId] = connectorId;
           if (md[MetadataKey.Version] === undefined) md[MetadataKey.Version] = OPENCDC_VERSION;
           if (md[MetadataKey.SourcePluginName] === undefined) md[MetadataKey.SourcePluginName] = pluginName;
           if (md[MetadataKey.SourcePluginVersion] === undefined) md[MetadataKey.SourcePluginVersion] = pluginVersion;
         }
+        // Position-only records are checkpointed and acked with the ticket; nothing downstream sees them.
+        if (positionOnly > 0) records = records.filter((r) => r.metadata[POSITION_ONLY_KEY] === undefined);
         const bytes = estimateBatchSize(records);
         const wait = this.budget.acquire(bytes);
         if (wait !== undefined) await wait;

@@ -11,6 +11,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import type { OpenCDCRecord } from '../opencdc/record.js';
+import { Operation } from '../opencdc/record.js';
 import type { Config, ParamSpecs } from './params.js';
 
 export interface PluginInfo {
@@ -97,4 +98,25 @@ export interface Destination extends LifecycleHooks {
    */
   write(records: readonly OpenCDCRecord[]): Promise<WriteOutcome | undefined>;
   teardown(): Promise<void>;
+}
+
+/**
+ * Metadata key of a record that carries only a position. A source returns one
+ * when its upstream moved on without data for the pipeline (a database
+ * transaction on other tables, a heartbeat): the engine checkpoints the position
+ * in order with the others and acks it, but no processor or destination sees it.
+ * A source that confirms progress upstream on ack (a replication slot) thereby
+ * never confirms past what is persisted.
+ */
+export const POSITION_ONLY_KEY = 'conduit.position.only';
+
+/** A record that only carries `position` (see POSITION_ONLY_KEY). */
+export function positionOnlyRecord(position: Uint8Array): OpenCDCRecord {
+  return {
+    position,
+    operation: Operation.Create,
+    metadata: { [POSITION_ONLY_KEY]: 'true' },
+    key: null,
+    payload: { before: null, after: null },
+  };
 }

@@ -7,7 +7,13 @@
  */
 import { ConduitError } from '../../src/errors/conduit-error.js';
 import type { OpenCDCRecord } from '../../src/opencdc/record.js';
-import type { ConnectorPlugin, Destination, Source, WriteOutcome } from '../../src/sdk/connector.js';
+import {
+  positionOnlyRecord,
+  type ConnectorPlugin,
+  type Destination,
+  type Source,
+  type WriteOutcome,
+} from '../../src/sdk/connector.js';
 import type { Config } from '../../src/sdk/params.js';
 import type { Store } from '../../src/store/store.js';
 import { StateKey, type StoredPosition } from '../../src/engine/state-keys.js';
@@ -37,6 +43,9 @@ export interface SourceWorld {
   /** Records handed to the engine so far (across runs). */
   readCount: number;
 }
+
+/** A backlog line that the source turns into a position-only record (see POSITION_ONLY_KEY). */
+export const POSITION_ONLY_LINE = '@position-only';
 
 export function sourceWorld(lines: string[] = []): SourceWorld {
   return {
@@ -177,6 +186,10 @@ class MemSource implements Source {
     while (out.length < max && this.next < this.world.backlog.length) {
       const i = this.next++;
       this.world.readCount++;
+      if (this.world.backlog[i] === POSITION_ONLY_LINE) {
+        out.push(positionOnlyRecord(Buffer.from(String(i))));
+        continue;
+      }
       out.push({
         position: Buffer.from(String(i)),
         operation: 'create',
