@@ -88,6 +88,27 @@ export const Code = {
   ConnectorWriteFailed: define('connector.write_failed', 'runtime', true, 'A destination failed to write.'),
   ConnectorAckFailed: define('connector.ack_failed', 'runtime', true, 'A source failed to take an acknowledgement.'),
   ConnectorFatal: define('connector.fatal', 'runtime', false, 'A connector reported an error it cannot recover from.'),
+  // The postgres connector.
+  PostgresSlotLost: define(
+    'postgres.slot_lost',
+    'runtime',
+    false,
+    'The replication slot a source resumes from was dropped, invalidated, or moved past the stored position.',
+  ),
+  PostgresNoPrimaryKey: define('postgres.no_primary_key', 'input', false, 'A captured table has no primary key.'),
+  PostgresTableNotFound: define('postgres.table_not_found', 'input', false, 'A configured table does not exist.'),
+  PostgresSchemaChanged: define(
+    'postgres.schema_changed',
+    'runtime',
+    false,
+    'A captured table changed its columns and the schemaChange policy is stop.',
+  ),
+  PostgresNotLogical: define(
+    'postgres.wal_level',
+    'environment',
+    false,
+    'The server does not have wal_level=logical, or the user may not replicate.',
+  ),
   // Records.
   RecordNacked: define('record.nacked', 'runtime', false, 'A record failed and no dead-letter queue took it.'),
   ProcessorFailed: define('processor.failed', 'runtime', false, 'A processor failed on a record.'),
