@@ -1,16 +1,11 @@
 /** Every built-in connector and processor, registered in one place. */
-import { filePlugin } from '../connectors/file/index.js';
-import { generatorPlugin } from '../connectors/generator/index.js';
-import { logPlugin } from '../connectors/log/index.js';
+import { BUILTIN_CONNECTORS } from '../connectors/index.js';
 import { fieldSetPlugin } from '../processors/field-set/index.js';
 import { filterPlugin } from '../processors/filter/index.js';
 import { PluginRegistry } from './registry.js';
 
 export function builtinRegistry(): PluginRegistry {
-  return new PluginRegistry()
-    .addConnector(filePlugin)
-    .addConnector(generatorPlugin)
-    .addConnector(logPlugin)
-    .addProcessor(fieldSetPlugin)
-    .addProcessor(filterPlugin);
+  const registry = new PluginRegistry().addProcessor(fieldSetPlugin).addProcessor(filterPlugin);
+  for (const c of BUILTIN_CONNECTORS) registry.addConnector(c);
+  return registry;
 }
