@@ -23,6 +23,7 @@ import { MemoryStore } from '../../store/memory.js';
 import type { Store } from '../../store/store.js';
 import { postgresPlugin } from './index.js';
 import { PgMetadata } from './metadata.js';
+import { checkSlotAgainst } from './source.js';
 
 let url = '';
 let pool: pg.Pool;
@@ -510,4 +511,41 @@ describe('postgres source: the replication slot', () => {
       await dropSlotAndPublication(p.slot, p.slot);
     },
   );
+});
+
+describe('postgres source: resuming at a stored position', () => {
+  const at = { m: 'c' as const, lsn: '0/2000', seq: 3, tables: ['t'] };
+  const slot = (over: Partial<Parameters<typeof checkSlotAgainst>[0] & object> = {}) => ({
+    name: 's',
+    plugin: 'pgoutput',
+    active: false,
+    activePid: null,
+    confirmedFlush: 0x1000n,
+    restartLsn: 0x800n,
+    walStatus: 'reserved',
+    ...over,
+  });
+  const lost = (re: RegExp) => (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'postgres.slot_lost');
+    assert.match(err.message, re);
+    assert.match(err.message, /changes after LSN 0\/2000 cannot be read/);
+    return true;
+  };
+
+  it('accepts a slot at or behind the stored position', () => {
+    assert.equal(checkSlotAgainst(slot(), 's', at), 0x1000n);
+    assert.equal(checkSlotAgainst(slot({ confirmedFlush: 0x2000n }), 's', at), 0x2000n);
+  });
+
+  it('refuses a slot that was invalidated', () => {
+    assert.throws(() => checkSlotAgainst(slot({ walStatus: 'lost' }), 's', at), lost(/was invalidated/));
+  });
+
+  it('refuses a slot that moved past the stored position', () => {
+    assert.throws(() => checkSlotAgainst(slot({ confirmedFlush: 0x2001n }), 's', at), lost(/moved past the stored/));
+  });
+
+  it('refuses a missing slot', () => {
+    assert.throws(() => checkSlotAgainst(undefined, 's', at), lost(/no longer exists/));
+  });
 });

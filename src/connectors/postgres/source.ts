@@ -659,7 +659,7 @@ function checkSlotUsable(slot: SlotInfo): void {
  * flush LSN. The slot confirms only what was stored, so a slot that is missing,
  * lost, or ahead of the position means a gap.
  */
-function checkSlotAgainst(slot: SlotInfo | undefined, name: string, at: CdcPosition): bigint {
+export function checkSlotAgainst(slot: SlotInfo | undefined, name: string, at: CdcPosition): bigint {
   const stored = at.end ?? at.lsn;
   if (slot === undefined) throw slotLost(name, 'no longer exists', stored);
   checkSlotUsable(slot);
