@@ -51,6 +51,7 @@ import type { Config } from '../../sdk/params.js';
 import { compileTemplate, type Template } from '../../template/index.js';
 import { MetadataKey } from '../../opencdc/metadata.js';
 import { paramError } from '../util.js';
+import { quoteIdent } from './catalog.js';
 import { PgMetadata } from './metadata.js';
 
 /** `application_name` of the destination's connection (a `url` that sets one wins). */
@@ -959,10 +960,6 @@ function parseTableName(text: string): TableName | Error {
     given: text,
     ident: schema === undefined ? quoteIdent(name) : `${quoteIdent(schema)}.${quoteIdent(name)}`,
   };
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 function keySet(names: readonly string[]): string {
