@@ -190,15 +190,25 @@ async function stopAndClean(r: Running, slot: string): Promise<void> {
 describe('postgres source: snapshot and CDC into a postgres destination', () => {
   it('ends equal after a snapshot taken while the table is being written', { timeout: 120_000 }, async () => {
     const p = await tablePair('conc', 'id int PRIMARY KEY, n int NOT NULL, v text');
-    await pool.query(`INSERT INTO ${p.src} SELECT g, 0, md5(g::text) FROM generate_series(1, 20000) g`);
-    const r = await run(pgToPg('conc', sourceSettings(p, { 'snapshot.fetchSize': '500' }), { table: p.dst }));
-    // Writers change rows the snapshot has read and rows it has not, insert new ones and delete some.
-    let writes = 0;
-    let stop = false;
-    const writer = (async () => {
+    await pool.query(`INSERT INTO ${p.src} SELECT g, 0, repeat(md5(g::text), 8) FROM generate_series(1, 20000) g`);
+    // A SHARE lock on the destination table blocks its writes but not its catalog reads: the pipeline's
+    // byte budget then holds the snapshot part-way until the lock is released, so every write below
+    // lands while the snapshot is in progress, whatever the speed of the machine.
+    const lock = await pool.connect();
+    try {
+      await lock.query('BEGIN');
+      await lock.query(`LOCK TABLE ${p.dst} IN SHARE MODE`);
+      const r = await run(pgToPg('conc', sourceSettings(p, { 'snapshot.fetchSize': '500' }), { table: p.dst }));
+      await waitFor(
+        async () =>
+          (await pool.query('SELECT 1 FROM pg_locks WHERE relation = $1::regclass AND NOT granted', [p.dst]))
+            .rowCount! > 0,
+        { timeoutMs: 30_000, message: 'the destination waits on the lock' },
+      );
+      // Writers change rows the snapshot has read and rows it has not, insert new ones and delete some.
       const c = await pool.connect();
       try {
-        while (!stop) {
+        for (let writes = 0; writes < 400; writes++) {
           const id = 1 + Math.floor(Math.random() * 25_000);
           const op = writes % 4;
           if (op === 0) await c.query(`UPDATE ${p.src} SET n = n + 1 WHERE id = $1`, [id]);
@@ -209,20 +219,20 @@ describe('postgres source: snapshot and CDC into a postgres destination', () => 
               [id],
             );
           }
-          writes++;
         }
       } finally {
         c.release();
       }
-    })();
-    // Streaming starts when the snapshot is done.
-    await waitFor(() => slotActive(p.slot), { timeoutMs: 60_000, message: 'the snapshot finished' });
-    stop = true;
-    await writer;
-    assert.ok(writes > 100, `the writers made ${writes} changes during the snapshot`);
-    await waitFor(() => tablesEqual(p.src, p.dst), { timeoutMs: 60_000, message: 'destination equals source' });
-    assert.equal(r.engine.get(r.id)?.state.status, PipelineStatus.Running);
-    await stopAndClean(r, p.slot);
+      assert.equal(await slotActive(p.slot), false, 'streaming starts only after the snapshot, which is still held');
+      await lock.query('COMMIT');
+      await waitFor(() => slotActive(p.slot), { timeoutMs: 60_000, message: 'the snapshot finished' });
+      await waitFor(() => tablesEqual(p.src, p.dst), { timeoutMs: 60_000, message: 'destination equals source' });
+      assert.equal(r.engine.get(r.id)?.state.status, PipelineStatus.Running);
+      await stopAndClean(r, p.slot);
+    } finally {
+      await lock.query('ROLLBACK').catch(() => undefined);
+      lock.release();
+    }
   });
 
   it('copies every listed type unchanged, by snapshot and by CDC', { timeout: 60_000 }, async () => {
