@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Code } from '../errors/codes.js';
 import { ConduitError } from '../errors/conduit-error.js';
-import { FieldRefError, parseFieldRef } from './field-ref.js';
+import { FieldRefError, isRenamable, parseFieldRef, renameField } from './field-ref.js';
 import type { OpenCDCRecord } from './record.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
@@ -256,4 +256,36 @@ describe('parseFieldRef: rejected forms', () => {
       );
     });
   }
+});
+
+describe('renameField', () => {
+  it('renames a metadata key and a nested field, keeping the value and the other fields', () => {
+    const r = structured();
+    assert.equal(renameField(parseFieldRef('.Metadata["opencdc.readAt"]'), r, 'readAt'), true);
+    assert.deepEqual(r.metadata, { foo: 'bar', readAt: '1' });
+    assert.equal(renameField(parseFieldRef('.Payload.After.foo.bar'), r, 'qux'), true);
+    assert.deepEqual((r.payload.after as Record<string, unknown>)['foo'], { qux: 'baz' });
+    assert.equal(renameField(parseFieldRef('.Key.nested'), r, 'inner'), true);
+    assert.deepEqual(r.key, { id: 1, inner: { k: 'v' } });
+  });
+
+  it('returns false and creates nothing when the field or its parent is missing', () => {
+    const r = rawRecord();
+    r.payload.after = null;
+    assert.equal(renameField(parseFieldRef('.Payload.After.a.b'), r, 'c'), false);
+    assert.equal(r.payload.after, null);
+    assert.equal(renameField(parseFieldRef('.Metadata.nope'), r, 'x'), false);
+    assert.deepEqual(r.metadata, {});
+  });
+
+  it('refuses a name that is taken, raw data, and references that are not a key or nested field', () => {
+    assert.throws(() => renameField(parseFieldRef('.Metadata.foo'), structured(), 'opencdc.readAt'), FieldRefError);
+    assert.throws(() => renameField(parseFieldRef('.Payload.After.foo'), rawRecord(), 'x'), /raw data/);
+    for (const text of ['.', '.Position', '.Operation', '.Metadata', '.Key', '.Payload', '.Payload.After']) {
+      const ref = parseFieldRef(text);
+      assert.equal(isRenamable(ref), false, text);
+      assert.throws(() => renameField(ref, structured(), 'x'), FieldRefError);
+    }
+    assert.equal(isRenamable(parseFieldRef('.Payload.Before.foo')), true);
+  });
 });

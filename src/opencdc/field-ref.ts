@@ -373,7 +373,7 @@ function metadataRef(text: string): FieldRef {
 }
 
 function metadataFieldRef(text: string, key: string): FieldRef {
-  return {
+  return holds((r) => r.metadata, {
     text,
     target: 'metadataField',
     fields: [key],
@@ -391,7 +391,7 @@ function metadataFieldRef(text: string, key: string): FieldRef {
     delete: (r) => {
       delete r.metadata[key];
     },
-  };
+  });
 }
 
 /** Bytes or a string (raw data), a plain object (structured data), or null. */
@@ -474,7 +474,7 @@ function dataFieldRef(text: string, access: DataAccess, fields: readonly string[
     return cur;
   };
 
-  return {
+  return holds((r) => container(r, false), {
     text,
     target: 'dataField',
     fields,
@@ -491,7 +491,60 @@ function dataFieldRef(text: string, access: DataAccess, fields: readonly string[
       const c = container(r, false);
       if (c !== undefined) delete c[last];
     },
-  };
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Renaming
+// ---------------------------------------------------------------------------
+
+/**
+ * For the references that name one entry of an object (a metadata key, a field
+ * inside structured data): how to find that object in a record, or undefined
+ * when it does not exist. Kept beside the references, not on them, so that
+ * the FieldRef shape stays as it is.
+ */
+const HOLDERS = new WeakMap<FieldRef, (r: OpenCDCRecord) => Record<string, unknown> | undefined>();
+
+function holds(holder: (r: OpenCDCRecord) => Record<string, unknown> | undefined, ref: FieldRef): FieldRef {
+  HOLDERS.set(ref, holder);
+  return ref;
+}
+
+/** True for the references {@link renameField} takes: a metadata key or a field inside structured data. */
+export function isRenamable(ref: FieldRef): boolean {
+  return HOLDERS.has(ref);
+}
+
+/**
+ * Renames the field a reference names, keeping its value, in the same object:
+ * `.Metadata.a` to metadata key `b`, `.Payload.After.user.name` to
+ * `.Payload.After.user.<name>`. Nothing is created: when the field (or the
+ * object holding it) does not exist, the record is left as it is and the
+ * result is false.
+ *
+ * @example
+ * renameField(parseFieldRef('.Payload.After.foo'), record, 'bar'); // {foo: 1} becomes {bar: 1}
+ *
+ * @throws FieldRefError when the new name is already taken, when the path runs
+ *   through raw data or a non-object, or for a reference that is not a metadata
+ *   key or a nested field (see {@link isRenamable}).
+ */
+export function renameField(ref: FieldRef, record: OpenCDCRecord, name: string): boolean {
+  const holder = HOLDERS.get(ref);
+  if (holder === undefined) {
+    throw new FieldRefError(ref.text, 'only a metadata key or a field inside structured data can be renamed');
+  }
+  const obj = holder(record);
+  const old = ref.fields[ref.fields.length - 1] as string;
+  if (obj === undefined || !Object.hasOwn(obj, old)) return false;
+  if (name === old) return true;
+  if (Object.hasOwn(obj, name)) {
+    throw new FieldRefError(ref.text, `cannot rename to ${JSON.stringify(name)}: that field already exists`);
+  }
+  obj[name] = obj[old];
+  delete obj[old];
+  return true;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

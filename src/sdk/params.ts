@@ -382,7 +382,8 @@ export function specsToMarkdown(specs: ParamSpecs): string {
       if (s.list === true) rules.push('comma-separated list');
       if (s.secret === true) rules.push('secret');
       const def = s.default === undefined || s.default === '' ? '' : `\`${s.default}\``;
-      return `| \`${key}\` | ${s.type} | ${def} | ${rules.join('; ')} | ${s.description.replace(/\|/g, '\\|')} |`;
+      const cell = (text: string) => text.replace(/\|/g, '\\|');
+      return `| \`${key}\` | ${s.type} | ${cell(def)} | ${cell(rules.join('; '))} | ${cell(s.description)} |`;
     });
   return ['| Name | Type | Default | Rules | Description |', '|---|---|---|---|---|', ...rows].join('\n');
 }

@@ -3,15 +3,12 @@
  * field, set a field from a template) plus configuration and run-time errors.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ConduitError } from '../../errors/conduit-error.js';
 import { silentLogger } from '../../log/logger.js';
 import type { OpenCDCRecord } from '../../opencdc/record.js';
 import { runChain } from '../../engine/processor-chain.js';
-import { parseConfig, specsToMarkdown } from '../../sdk/params.js';
+import { parseConfig } from '../../sdk/params.js';
 import { RecordError, type ProcessedRecord, type Processor } from '../../sdk/processor.js';
 import { fieldSetPlugin } from './index.js';
 
@@ -235,13 +232,5 @@ describe('field.set: run-time errors', () => {
       rec({ payload: { before: null, after: Buffer.from('{"foo":1}') } }),
     );
     assert.ok(out instanceof RecordError);
-  });
-});
-
-describe('field.set: README', () => {
-  it('the parameter table matches the spec', async () => {
-    const here = dirname(fileURLToPath(import.meta.url));
-    const readme = await readFile(join(here, 'README.md'), 'utf8');
-    assert.ok(readme.includes(specsToMarkdown(fieldSetPlugin.params)), 'README.md parameter table is stale');
   });
 });

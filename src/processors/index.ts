@@ -1,0 +1,38 @@
+/** The built-in processor plugins, for the plugin registry. */
+import type { ProcessorPlugin } from '../sdk/processor.js';
+import { base64DecodePlugin } from './base64-decode/index.js';
+import { base64EncodePlugin } from './base64-encode/index.js';
+import { clonePlugin } from './clone/index.js';
+import { errorPlugin } from './error/index.js';
+import { fieldConvertPlugin } from './field-convert/index.js';
+import { fieldExcludePlugin } from './field-exclude/index.js';
+import { fieldRenamePlugin } from './field-rename/index.js';
+import { fieldSetPlugin } from './field-set/index.js';
+import { filterPlugin } from './filter/index.js';
+import { jsonDecodePlugin } from './json-decode/index.js';
+import { jsonEncodePlugin } from './json-encode/index.js';
+import { splitPlugin } from './split/index.js';
+import { unwrapDebeziumPlugin } from './unwrap-debezium/index.js';
+import { unwrapKafkaconnectPlugin } from './unwrap-kafkaconnect/index.js';
+import { unwrapOpencdcPlugin } from './unwrap-opencdc/index.js';
+import { webhookHttpPlugin } from './webhook-http/index.js';
+
+/** Every built-in processor, sorted by name. */
+export const BUILTIN_PROCESSORS: readonly ProcessorPlugin[] = [
+  base64DecodePlugin,
+  base64EncodePlugin,
+  clonePlugin,
+  errorPlugin,
+  fieldConvertPlugin,
+  fieldExcludePlugin,
+  fieldRenamePlugin,
+  fieldSetPlugin,
+  filterPlugin,
+  jsonDecodePlugin,
+  jsonEncodePlugin,
+  splitPlugin,
+  unwrapDebeziumPlugin,
+  unwrapKafkaconnectPlugin,
+  unwrapOpencdcPlugin,
+  webhookHttpPlugin,
+];
