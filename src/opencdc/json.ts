@@ -120,13 +120,9 @@ export function encodeData(d: Data | undefined, rawDataAsString = false): string
   return object(d, '');
 }
 
-/** The shape {@link encodeMetadata} used last (for the byte encoder's cached bytes). */
-let lastMetadataShape: Shape | undefined;
-
 function encodeMetadata(md: Readonly<Record<string, string>>): string {
   let shape = metadataHint;
   if (!hasKeys(md, shape.keys)) metadataHint = shape = shapeOf(md);
-  lastMetadataShape = shape;
   const keys = shape.sorted;
   const n = keys.length;
   if (n === 0) return '{}';
@@ -153,7 +149,6 @@ function encodeMetadata(md: Readonly<Record<string, string>>): string {
   out += '}';
   shape.mdValues = values;
   shape.mdText = out;
-  shape.mdBytes = undefined;
   return out;
 }
 
@@ -308,7 +303,8 @@ interface Shape {
   /** Metadata only: the values last encoded with this shape (in `sorted` order) and their text. */
   mdValues: string[] | undefined;
   mdText: string;
-  /** `mdText` as UTF-8, made on first use by the byte encoder. */
+  /** Metadata only, for the byte encoder: the values it wrote last, and their bytes once they repeated. */
+  mdByteValues: string[] | undefined;
   mdBytes: Buffer | undefined;
   /** `firsts` and `nexts` as UTF-8, made on first use by the byte encoder. */
   firstBytes: Buffer[] | undefined;
@@ -328,6 +324,7 @@ const EMPTY_SHAPE: Shape = {
   nexts: [],
   mdValues: undefined,
   mdText: '{}',
+  mdByteValues: undefined,
   mdBytes: undefined,
   firstBytes: [],
   nextBytes: [],
@@ -380,6 +377,7 @@ function shapeOf(o: object): Shape {
     nexts: names.map((k) => ',' + k),
     mdValues: undefined,
     mdText: '',
+    mdByteValues: undefined,
     mdBytes: undefined,
     firstBytes: undefined,
     nextBytes: undefined,
@@ -697,19 +695,57 @@ function bytesInto(b: Uint8Array): void {
 }
 
 function metadataInto(md: Readonly<Record<string, string>>): void {
-  const text = encodeMetadata(md);
-  const shape = lastMetadataShape;
-  // The text is usually the one cached for the shape: so are its bytes.
-  if (shape === undefined || shape.mdText !== text || shape.mdValues === undefined) {
-    putText(text);
+  let shape = metadataHint;
+  if (!hasKeys(md, shape.keys)) metadataHint = shape = shapeOf(md);
+  const keys = shape.sorted;
+  const n = keys.length;
+  if (n === 0) {
+    putConst(B_EMPTY_OBJECT);
     return;
   }
-  let bytes = shape.mdBytes;
-  if (bytes === undefined) {
-    bytes = Buffer.from(text, 'utf8');
-    shape.mdBytes = bytes;
+  // As in encodeMetadata: a batch's metadata usually repeats, and then its bytes are copied whole. Values
+  // that change per record (a transaction sequence number) are written field by field, with no text built.
+  let last = shape.mdByteValues;
+  if (last !== undefined) {
+    let i = 0;
+    while (i < n && md[keys[i] as string] === last[i]) i++;
+    if (i === n && shape.mdBytes !== undefined) {
+      putConst(shape.mdBytes);
+      return;
+    }
+    if (i === n) {
+      const start = oo;
+      metadataFieldsInto(md, shape);
+      shape.mdBytes = Buffer.from(ob.subarray(start, oo));
+      return;
+    }
   }
-  putConst(bytes);
+  if (last === undefined) shape.mdByteValues = last = new Array<string>(n);
+  for (let i = 0; i < n; i++) last[i] = md[keys[i] as string] as string;
+  shape.mdBytes = undefined;
+  metadataFieldsInto(md, shape);
+}
+
+function metadataFieldsInto(md: Readonly<Record<string, string>>, shape: Shape): void {
+  const keys = shape.sorted;
+  let firsts = shape.firstBytes;
+  let nexts = shape.nextBytes;
+  if (firsts === undefined || nexts === undefined) {
+    firsts = shape.firsts.map((k) => Buffer.from(k, 'utf8'));
+    nexts = shape.nexts.map((k) => Buffer.from(k, 'utf8'));
+    shape.firstBytes = firsts;
+    shape.nextBytes = nexts;
+  }
+  for (let i = 0; i < keys.length; i++) {
+    const v = md[keys[i] as string];
+    if (typeof v !== 'string') {
+      throw new RecordEncodeError(`metadata ${JSON.stringify(keys[i])} is a ${typeName(v)}, not a string`);
+    }
+    putConst((i === 0 ? firsts[i] : nexts[i]) as Buffer);
+    stringInto(v);
+  }
+  reserve(1);
+  ob[oo++] = 0x7d;
 }
 
 function dataInto(d: Data | undefined, rawDataAsString: boolean): void {

@@ -23,6 +23,7 @@ import { MemoryStore } from '../../store/memory.js';
 import type { Store } from '../../store/store.js';
 import { postgresPlugin } from './index.js';
 import { PgMetadata } from './metadata.js';
+import { cdcPositions, decodePosition, encodePosition } from './position.js';
 import { checkSlotAgainst } from './source.js';
 
 let url = '';
@@ -557,5 +558,15 @@ describe('postgres source: resuming at a stored position', () => {
 
   it('refuses a missing slot', () => {
     assert.throws(() => checkSlotAgainst(undefined, 's', at), lost(/no longer exists/));
+  });
+
+  it('writes each change position exactly as encodePosition does, and reads it back', () => {
+    const tables = ['public.a', 'public."we\\ird"', 'é'];
+    const positions = cdcPositions('1F/A0B1C2', tables);
+    for (const seq of [0, 1, 41, 2 ** 31]) {
+      const want = { m: 'c' as const, lsn: '1F/A0B1C2', seq, tables };
+      assert.deepEqual(positions(seq), encodePosition(want));
+      assert.deepEqual(decodePosition(positions(seq)), want);
+    }
   });
 });

@@ -19,6 +19,8 @@ import { decodeCopyData, encodeStandbyStatus, formatLsn, parseLsn } from './pgou
 
 const HIGH_WATER = 4 << 20;
 const LOW_WATER = 1 << 20;
+/** Taken messages at the front of the queue past which it is compacted. */
+const COMPACT_AT = 1024;
 /** Status updates go out at least this often, well inside wal_sender_timeout (60 s by default). */
 const STATUS_INTERVAL_MS = 10_000;
 
@@ -130,6 +132,7 @@ export class ReplicationConnection {
         const onAbort = () => resolve();
         signal.addEventListener('abort', onAbort, { once: true });
         this.wake = () => {
+          this.wake = undefined;
           signal.removeEventListener('abort', onAbort);
           resolve();
         };
@@ -144,6 +147,10 @@ export class ReplicationConnection {
     this.queuedBytes -= bytes;
     if (this.head === this.queue.length) {
       this.queue = [];
+      this.head = 0;
+    } else if (this.head >= COMPACT_AT) {
+      // A backlog that never empties would otherwise keep every taken message reachable.
+      this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
     if (this.paused && this.queuedBytes <= LOW_WATER) {

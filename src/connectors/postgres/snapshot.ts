@@ -5,6 +5,11 @@
  * the replication slot exported, so the rows are exactly the database at the
  * slot's consistent point and CDC continues from there: no gap, no duplicate.
  *
+ * Each chunk is at most `snapshot.fetchSize` rows and about CHUNK_BYTES of
+ * text (judged from the rows already read), so wide rows do not grow the heap;
+ * the next chunk is fetched while the current one is handed out, so the
+ * server's work overlaps ours. At most two chunks are held.
+ *
  * A resumed snapshot (after a crash) cannot get that snapshot back: it reads
  * the rest of the table (keys after the last one stored) under a new snapshot,
  * and CDC then replays changes from the consistent point. Rows changed in
@@ -25,6 +30,11 @@ export interface SnapshotRow {
   readonly keyText: string[];
 }
 
+/** About how much row text one chunk holds (it is several times that in the heap). */
+const CHUNK_BYTES = 2 << 20;
+/** Rows in the first chunk of a table, before its row width is known. */
+const FIRST_CHUNK_ROWS = 1000;
+
 interface TableProgress {
   readonly table: TableInfo;
   /** Resume after these key values (text), or from the start. */
@@ -40,6 +50,11 @@ export class SnapshotReader {
   private estimate = 0;
   private lastReport = 0;
   private keyIdx: number[] = [];
+  /** The chunk being fetched while the current one is handed out. */
+  private ahead: Promise<string[][]> | undefined;
+  private chunkRows = FIRST_CHUNK_ROWS;
+  /** Rows the last FETCH asked for: a chunk shorter than that was the table's last. */
+  private lastAsked = 0;
   private decoders: Array<(t: string) => unknown> = [];
 
   constructor(
@@ -73,12 +88,13 @@ export class SnapshotReader {
       if (progress === undefined) return [];
       if (!this.cursorOpen) await this.openCursor(progress);
       if (this.rowIdx >= this.rows.length) {
-        const r = await this.client.query<string[]>({
-          text: `FETCH FORWARD ${this.fetchSize} FROM conduit_snapshot`,
-          rowMode: 'array',
-        });
-        this.rows = r.rows;
+        const rows = await (this.ahead ?? this.fetch());
+        this.ahead = undefined;
+        this.rows = rows;
         this.rowIdx = 0;
+        if (rows.length > 0) this.fitChunk(rows);
+        // A short chunk ends the table: no need to ask again.
+        if (rows.length > 0 && rows.length >= this.lastAsked) this.ahead = this.fetch();
         if (this.rows.length === 0) {
           await this.client.query('CLOSE conduit_snapshot');
           this.cursorOpen = false;
@@ -96,6 +112,28 @@ export class SnapshotReader {
 
   async end(): Promise<void> {
     await this.client.query('COMMIT');
+  }
+
+  private fetch(): Promise<string[][]> {
+    const n = Math.min(this.fetchSize, this.chunkRows);
+    this.lastAsked = n;
+    const p = this.client
+      .query<string[]>({ text: `FETCH FORWARD ${n} FROM conduit_snapshot`, rowMode: 'array' })
+      .then((r) => r.rows);
+    // Read by next(); until then a failure must not count as unhandled.
+    p.catch(() => undefined);
+    return p;
+  }
+
+  /** Sizes the next chunks from the width of a few rows of this one. */
+  private fitChunk(rows: string[][]): void {
+    const sample = Math.min(rows.length, 16);
+    let bytes = 0;
+    for (let i = 0; i < sample; i++) {
+      for (const v of rows[i] as string[]) bytes += v === null ? 1 : v.length + 8;
+    }
+    const perRow = Math.max(1, bytes / sample);
+    this.chunkRows = Math.max(16, Math.floor(CHUNK_BYTES / perRow));
   }
 
   private take(table: TableInfo, max: number): SnapshotRow[] {
@@ -154,6 +192,7 @@ export class SnapshotReader {
     );
     this.cursorOpen = true;
     this.done = 0;
+    this.chunkRows = FIRST_CHUNK_ROWS;
     const est = await this.client.query<{ n: string }>(
       `SELECT GREATEST(reltuples, 0)::bigint::text AS n FROM pg_class WHERE oid = '${t.sql.replaceAll("'", "''")}'::regclass`,
     );

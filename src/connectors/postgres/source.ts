@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, quoteIdent, resolveTables, type TableInfo } from './catalog.js';
 import { PgOutputDecoder, TupleKind, formatLsn, parseLsn, type RelationMessage, type TupleData } from './pgoutput.js';
 import { PgMetadata } from './metadata.js';
-import { decodePosition, encodePosition, type CdcPosition, type Position } from './position.js';
+import { cdcPositions, decodePosition, encodePosition, type CdcPosition, type Position } from './position.js';
 import { ReplicationConnection, type SlotInfo } from './replication.js';
 import { SnapshotReader } from './snapshot.js';
 import { decodeText, loadTypeRegistry, type TypeRegistry } from './types.js';
@@ -68,6 +68,7 @@ interface Tx {
   seq: number;
   /** Changes with seq <= this were delivered before (resume inside this transaction). */
   readonly skipThrough: number;
+  readonly position: (seq: number) => Buffer;
 }
 
 export class PostgresSource implements Source {
@@ -349,13 +350,15 @@ export class PostgresSource implements Source {
           else if (finalLsn === at) skipThrough = r.seq;
           else this.resume = undefined;
         }
+        const lsnText = formatLsn(finalLsn);
         this.tx = {
           finalLsn,
-          lsnText: formatLsn(finalLsn),
+          lsnText,
           xid: String(m.xid),
           createdAt: ((m.commitTime + PG_EPOCH_MICROS) * 1000n).toString(),
           seq: 0,
           skipThrough,
+          position: cdcPositions(lsnText, this.collections),
         };
         return;
       }
@@ -475,7 +478,7 @@ export class PostgresSource implements Source {
       rel.schemaChange = undefined;
     }
     this.pending.push({
-      position: encodePosition({ m: 'c', lsn: tx.lsnText, seq, tables: this.collections }),
+      position: tx.position(seq),
       operation: op,
       metadata,
       key,
