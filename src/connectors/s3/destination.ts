@@ -1,0 +1,216 @@
+/**
+ * The s3 destination: every batch the engine hands to `write` becomes one object, newline-delimited
+ * records (`format: json`, each formatted by `sdk.record.format`) or one Parquet file
+ * (`format: parquet`). `write` resolves only once the object is stored, so nothing is acknowledged
+ * before it is durable. Object names sort by time and cannot collide: a UTC timestamp, a counter,
+ * random bits, and a conditional write (If-None-Match: *) that refuses to replace an existing object.
+ * Bodies above MULTIPART_THRESHOLD go up as a multipart upload.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadBucketCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { Code } from '../../errors/codes.js';
+import { ConduitError } from '../../errors/conduit-error.js';
+import type { ByteSink } from '../../opencdc/json.js';
+import type { OpenCDCRecord } from '../../opencdc/record.js';
+import type { Destination, DestinationContext, RecordFormatter, WriteOutcome } from '../../sdk/connector.js';
+import { byteWriterOf, type RecordByteWriter } from '../../sdk/formats.js';
+import type { Config } from '../../sdk/params.js';
+import { httpStatus, s3Error, s3ErrorName, s3Settings, S3Connection } from './client.js';
+import { recordsToParquet } from './parquet.js';
+
+/** Bodies larger than this are uploaded in parts. */
+export const MULTIPART_THRESHOLD = 16 << 20;
+/** Part size of a multipart upload (S3's minimum is 5 MiB for every part but the last). */
+export const PART_SIZE = 8 << 20;
+
+const CONTENT_TYPES = { json: 'application/x-ndjson', parquet: 'application/vnd.apache.parquet' } as const;
+
+let lastStamp = '';
+let counter = 0;
+
+/**
+ * `<prefix><yyyyMMddTHHmmss.SSSZ>-<counter>-<random>.<ext>`: names from one process sort in the
+ * order they were made (the counter breaks ties within a millisecond and survives a clock step back).
+ */
+export function objectName(prefix: string, ext: string, now = new Date()): string {
+  let stamp = now.toISOString().replace(/[-:]/g, '');
+  if (stamp < lastStamp) stamp = lastStamp;
+  if (stamp === lastStamp) counter++;
+  else counter = 0;
+  lastStamp = stamp;
+  return `${prefix}${stamp}-${String(counter).padStart(6, '0')}-${randomBytes(6).toString('hex')}.${ext}`;
+}
+
+export class S3Destination implements Destination {
+  private conn: S3Connection | undefined;
+  private bucket = '';
+  private prefix = '';
+  private format: 'json' | 'parquet' = 'json';
+  private formatter: RecordFormatter = () => '';
+  private writeInto: RecordByteWriter | undefined;
+  private sink: ByteSink = { buf: Buffer.allocUnsafe(1 << 20), off: 0 };
+
+  configure(config: Config, ctx: DestinationContext): void {
+    const s = s3Settings(config);
+    this.bucket = s.bucket;
+    this.prefix = config.string('prefix');
+    this.format = config.string('format') === 'parquet' ? 'parquet' : 'json';
+    this.formatter = ctx.format;
+    this.writeInto = byteWriterOf(ctx.format);
+    this.conn = new S3Connection(s);
+  }
+
+  async open(): Promise<void> {
+    try {
+      await this.connection().client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (err) {
+      throw s3Error(Code.ConnectorOpenFailed, 'HeadBucket', this.bucket, err);
+    }
+  }
+
+  async write(records: readonly OpenCDCRecord[]): Promise<WriteOutcome | undefined> {
+    if (records.length === 0) return undefined;
+    const { body, outcomes, written } = this.format === 'json' ? this.encodeJson(records) : this.encodeParquet(records);
+    if (written > 0) await this.store(body);
+    return outcomes;
+  }
+
+  async teardown(): Promise<void> {
+    this.conn?.destroy();
+    this.conn = undefined;
+  }
+
+  private connection(): S3Connection {
+    if (this.conn === undefined) throw new Error('s3: destination used before configure or after teardown');
+    return this.conn;
+  }
+
+  private encodeJson(records: readonly OpenCDCRecord[]): {
+    body: Buffer;
+    outcomes: (Error | undefined)[] | undefined;
+    written: number;
+  } {
+    const sink = this.sink;
+    sink.off = 0;
+    let outcomes: (Error | undefined)[] | undefined;
+    let written = 0;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as OpenCDCRecord;
+      const start = sink.off;
+      try {
+        if (this.writeInto !== undefined) this.writeInto(record, sink);
+        else this.append(this.formatter(record));
+      } catch (err) {
+        sink.off = start;
+        outcomes ??= new Array<Error | undefined>(records.length).fill(undefined);
+        outcomes[i] = err instanceof Error ? err : new Error(String(err));
+        continue;
+      }
+      this.reserve(1);
+      sink.buf[sink.off++] = 0x0a;
+      written++;
+    }
+    // A copy: the SDK may still hold the body (a retry) when the next batch reuses the buffer.
+    return { body: Buffer.from(sink.buf.subarray(0, sink.off)), outcomes, written };
+  }
+
+  private encodeParquet(records: readonly OpenCDCRecord[]): {
+    body: Buffer;
+    outcomes: (Error | undefined)[] | undefined;
+    written: number;
+  } {
+    const { bytes, outcomes, written } = recordsToParquet(records);
+    return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), outcomes, written };
+  }
+
+  private append(formatted: string | Uint8Array): void {
+    const sink = this.sink;
+    if (typeof formatted === 'string') {
+      this.reserve(formatted.length * 3);
+      sink.off += sink.buf.write(formatted, sink.off, 'utf8');
+    } else {
+      this.reserve(formatted.byteLength);
+      sink.buf.set(formatted, sink.off);
+      sink.off += formatted.byteLength;
+    }
+  }
+
+  private reserve(bytes: number): void {
+    const { buf, off } = this.sink;
+    if (off + bytes <= buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, off + bytes));
+    buf.copy(bigger, 0, 0, off);
+    this.sink.buf = bigger;
+  }
+
+  /** Stores the body under a new name; a name that exists already (412) is replaced by another. */
+  private async store(body: Buffer): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const key = objectName(this.prefix, this.format);
+      try {
+        if (body.length > MULTIPART_THRESHOLD) await this.multipart(key, body);
+        else {
+          await this.connection().client.send(
+            new PutObjectCommand({
+              Bucket: this.bucket,
+              Key: key,
+              Body: body,
+              ContentType: CONTENT_TYPES[this.format],
+              IfNoneMatch: '*',
+            }),
+          );
+        }
+        return;
+      } catch (err) {
+        const taken = s3ErrorName(err) === 'PreconditionFailed' || httpStatus(err) === 412;
+        if (taken && attempt < 3) continue;
+        if (err instanceof ConduitError) throw err;
+        throw s3Error(Code.ConnectorWriteFailed, `writing ${key}`, this.bucket, err);
+      }
+    }
+  }
+
+  private async multipart(key: string, body: Buffer): Promise<void> {
+    const client = this.connection().client;
+    const { UploadId } = await client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: CONTENT_TYPES[this.format] }),
+    );
+    if (UploadId === undefined) throw new Error('CreateMultipartUpload returned no UploadId');
+    try {
+      const parts: { PartNumber: number; ETag: string | undefined }[] = [];
+      for (let off = 0, n = 1; off < body.length; off += PART_SIZE, n++) {
+        const res = await client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId,
+            PartNumber: n,
+            Body: body.subarray(off, Math.min(body.length, off + PART_SIZE)),
+          }),
+        );
+        parts.push({ PartNumber: n, ETag: res.ETag });
+      }
+      await client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId,
+          MultipartUpload: { Parts: parts },
+          IfNoneMatch: '*',
+        }),
+      );
+    } catch (err) {
+      await client
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId }))
+        .catch(() => undefined);
+      throw err;
+    }
+  }
+}
