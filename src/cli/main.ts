@@ -8,6 +8,7 @@ import { Code, ExitCode } from '../errors/codes.js';
 import { ConduitError } from '../errors/conduit-error.js';
 import { checkFlags, parseArgs } from './args.js';
 import { initCommand } from './commands/init.js';
+import { PROCESSORS_TEST_FLAGS, processorsTestCommand } from './commands/processors-test.js';
 import { quickstartCommand } from './commands/quickstart.js';
 import { runCommand } from './commands/run.js';
 import { schemaCommand } from './commands/schema.js';
@@ -28,6 +29,8 @@ Commands:
   init [--path DIR]           create conduit.yaml and the pipelines/ folder
   pipelines validate <path>   check pipeline files offline
   pipelines schema            print the JSON Schema of pipeline files (for editors)
+  processors test <file> --input records.jsonl [--processor ID[,ID…]] [--pipeline ID]
+                              run processors of a pipeline file on sample records (OpenCDC JSON lines)
   version                     print the version
 
 Global flags: --json (a JSON envelope on stdout), --quiet, --help
@@ -84,6 +87,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         throw new ConduitError(Code.EngineConfigInvalid, `unknown command "pipelines ${sub ?? ''}"`, {
           suggestion:
             'use "conduit pipelines validate <path>" or "conduit pipelines schema"; the other pipelines commands need the HTTP API (not served yet)',
+        });
+      case 'processors':
+      case 'processor':
+        command = `processors ${sub ?? ''}`.trim();
+        if (sub === 'test') {
+          checkFlags(flags, [...GLOBAL, ...PROCESSORS_TEST_FLAGS]);
+          return await processorsTestCommand(arg, flags, out);
+        }
+        throw new ConduitError(Code.EngineConfigInvalid, `unknown command "processors ${sub ?? ''}"`, {
+          suggestion: 'use "conduit processors test <pipeline-file> --input records.jsonl --processor ID"',
         });
       default:
         throw new ConduitError(Code.EngineConfigInvalid, `unknown command "${cmd}"`, {

@@ -1,0 +1,682 @@
+/**
+ * The code that runs inside the script's context before the script itself:
+ * Conduit's helpers (`Record`, `RawData`, `StructuredData`, `logger`), a
+ * `console`, and the loop that turns host records into script records and the
+ * script's results back into text the host parses.
+ *
+ * Isolation rule: the script never holds an object of the host realm. A host
+ * object would lead it to the host's `Function` (`o.constructor.constructor`)
+ * and from there to `process`. So:
+ * - host records are read here, with intrinsics captured before the script
+ *   ran (the script may replace `Object.keys` or `Uint8Array.prototype.set`,
+ *   never the captured ones), and rebuilt as objects of this realm;
+ * - results leave as primitive strings (JSON text) plus byte arrays created
+ *   here, which the host reads through its own intrinsics; the host never
+ *   touches an object the script could have shaped, so no script code (a
+ *   getter, a proxy trap) runs outside the time budget;
+ * - host functions (the log sink, `require` when allowed) stay in closures;
+ *   the script gets wrappers of this realm, and a host exception never
+ *   reaches it.
+ *
+ * The source is a string so that it is evaluated in the context as written.
+ * It is strict mode: a callee cannot reach its strict caller (`f.caller`).
+ */
+export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
+  'use strict';
+  const ObjectKeys = Object.keys;
+  const ObjectCreate = Object.create;
+  const ObjectDefineProperty = Object.defineProperty;
+  const ObjectGetPrototypeOf = Object.getPrototypeOf;
+  const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+  const ObjectPrototypeToString = Object.prototype.toString;
+  const ReflectApply = Reflect.apply;
+  const ArrayIsArray = Array.isArray;
+  const ArrayBufferIsView = ArrayBuffer.isView;
+  const U8 = Uint8Array;
+  const DateCtor = Date;
+  const DateGetTime = Date.prototype.getTime;
+  const ErrorCtor = Error;
+  const StringCtor = String;
+  const StringFromCharCode = String.fromCharCode;
+  const StringCharCodeAt = String.prototype.charCodeAt;
+  const StringIndexOf = String.prototype.indexOf;
+  const StringSlice = String.prototype.slice;
+  const StringSplit = String.prototype.split;
+  const NumberIsFinite = Number.isFinite;
+  const JSONStringify = JSON.stringify;
+  const BigIntToString = BigInt.prototype.toString;
+  const TypedArrayProto = ObjectGetPrototypeOf(U8.prototype);
+  const TypedArrayTag = ObjectGetOwnPropertyDescriptor(TypedArrayProto, Symbol.toStringTag).get;
+  const TypedArrayLength = ObjectGetOwnPropertyDescriptor(TypedArrayProto, 'length').get;
+  const TypedArrayBuffer = ObjectGetOwnPropertyDescriptor(TypedArrayProto, 'buffer').get;
+  const TypedArrayByteOffset = ObjectGetOwnPropertyDescriptor(TypedArrayProto, 'byteOffset').get;
+  const TypedArrayByteLength = ObjectGetOwnPropertyDescriptor(TypedArrayProto, 'byteLength').get;
+  const DataViewProto = DataView.prototype;
+  const DataViewBuffer = ObjectGetOwnPropertyDescriptor(DataViewProto, 'buffer').get;
+  const DataViewByteOffset = ObjectGetOwnPropertyDescriptor(DataViewProto, 'byteOffset').get;
+  const DataViewByteLength = ObjectGetOwnPropertyDescriptor(DataViewProto, 'byteLength').get;
+  const hostObjectProto = host.objectProto;
+  const hostDateProto = host.dateProto;
+  const hostLog = host.log;
+  const hostRequire = host.require;
+  const logLevels = host.levels;
+  const allowed = host.allowed;
+  const filename = host.filename;
+  const MAX_DEPTH = 200;
+  const OPERATIONS = { create: true, update: true, delete: true, snapshot: true };
+
+  function define(name, value, locked) {
+    ObjectDefineProperty(globalThis, name, { value: value, writable: !locked, configurable: !locked, enumerable: false });
+  }
+
+  // ---- UTF-8, without TextEncoder (not part of the language) ----------------------------------
+
+  function utf8Encode(s) {
+    let n = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = ReflectApply(StringCharCodeAt, s, [i]);
+      if (c < 0x80) n += 1;
+      else if (c < 0x800) n += 2;
+      else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+        const d = ReflectApply(StringCharCodeAt, s, [i + 1]);
+        if (d >= 0xdc00 && d <= 0xdfff) { n += 4; i++; } else n += 3;
+      } else n += 3;
+    }
+    const out = new U8(n);
+    let j = 0;
+    for (let i = 0; i < s.length; i++) {
+      let c = ReflectApply(StringCharCodeAt, s, [i]);
+      if (c < 0x80) { out[j++] = c; continue; }
+      if (c < 0x800) { out[j++] = 0xc0 | (c >> 6); out[j++] = 0x80 | (c & 63); continue; }
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+        const d = ReflectApply(StringCharCodeAt, s, [i + 1]);
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          i++;
+          out[j++] = 0xf0 | (c >> 18); out[j++] = 0x80 | ((c >> 12) & 63);
+          out[j++] = 0x80 | ((c >> 6) & 63); out[j++] = 0x80 | (c & 63);
+          continue;
+        }
+      }
+      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // a lone surrogate, as Go writes it
+      out[j++] = 0xe0 | (c >> 12); out[j++] = 0x80 | ((c >> 6) & 63); out[j++] = 0x80 | (c & 63);
+    }
+    return out;
+  }
+
+  function utf8Decode(b) {
+    let s = '';
+    const n = ReflectApply(TypedArrayLength, b, []);
+    for (let i = 0; i < n; ) {
+      const c = b[i];
+      let cp = 0xfffd;
+      let len = 1;
+      if (c < 0x80) cp = c;
+      else if (c >= 0xc2 && c < 0xe0 && i + 1 < n && (b[i + 1] & 0xc0) === 0x80) {
+        cp = ((c & 31) << 6) | (b[i + 1] & 63); len = 2;
+      } else if (c >= 0xe0 && c < 0xf0 && i + 2 < n && (b[i + 1] & 0xc0) === 0x80 && (b[i + 2] & 0xc0) === 0x80) {
+        cp = ((c & 15) << 12) | ((b[i + 1] & 63) << 6) | (b[i + 2] & 63); len = 3;
+        if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)) cp = 0xfffd;
+      } else if (c >= 0xf0 && c < 0xf5 && i + 3 < n && (b[i + 1] & 0xc0) === 0x80 && (b[i + 2] & 0xc0) === 0x80 && (b[i + 3] & 0xc0) === 0x80) {
+        cp = ((c & 7) << 18) | ((b[i + 1] & 63) << 12) | ((b[i + 2] & 63) << 6) | (b[i + 3] & 63); len = 4;
+        if (cp < 0x10000 || cp > 0x10ffff) cp = 0xfffd;
+      }
+      if (cp >= 0x10000) { cp -= 0x10000; s += StringFromCharCode(0xd800 + (cp >> 10), 0xdc00 + (cp & 1023)); }
+      else s += StringFromCharCode(cp);
+      i += len;
+    }
+    return s;
+  }
+
+  // ---- Conduit's helpers ------------------------------------------------------------------------
+
+  /** A new record, as Conduit's Record(): metadata is always there. Works with and without new. */
+  function Record() {
+    return { Position: new U8(0), Operation: 'create', Metadata: {}, Key: null, Payload: { Before: null, After: null } };
+  }
+  /** Raw data: the UTF-8 bytes of the argument (none without one), as Conduit's RawData(). */
+  function RawData(s) {
+    if (s === undefined || s === null) return new U8(0);
+    if (ArrayBufferIsView(s)) return new U8(viewBytes(s));
+    return utf8Encode(StringCtor(s));
+  }
+  /** Structured data: a plain object; with an argument, a shallow copy of it. */
+  function StructuredData(init) {
+    const o = {};
+    if (init !== null && typeof init === 'object') {
+      const ks = ObjectKeys(init);
+      for (let i = 0; i < ks.length; i++) o[ks[i]] = init[ks[i]];
+    }
+    return o;
+  }
+
+  // ---- logging ----------------------------------------------------------------------------------
+
+  function emit(level, msg, fields) {
+    if (!logLevels[level]) return;
+    let json = '';
+    try {
+      json = fields === null ? '' : JSONStringify(fields, (k, v) => (typeof v === 'bigint' ? ReflectApply(BigIntToString, v, []) : v));
+    } catch (e) {
+      json = '';
+    }
+    try {
+      hostLog(level, StringCtor(msg), json);
+    } catch (e) {
+      // A host failure (even a stack overflow at the call) must not hand the script a host error.
+      throw new ErrorCtor('the logger failed');
+    }
+  }
+
+  function sprintf(format, args) {
+    let i = 0;
+    let out = '';
+    const f = StringCtor(format);
+    for (let p = 0; p < f.length; p++) {
+      const ch = f[p];
+      if (ch !== '%' || p + 1 >= f.length) { out += ch; continue; }
+      const verb = f[++p];
+      if (verb === '%') { out += '%'; continue; }
+      out += i < args.length ? show(args[i++]) : '%!' + verb + '(MISSING)';
+    }
+    return out;
+  }
+
+  function show(v) {
+    if (typeof v === 'string') return v;
+    if (v !== null && typeof v === 'object' && !(v instanceof ErrorCtor)) {
+      try { return JSONStringify(v); } catch (e) { /* fall through */ }
+    }
+    return StringCtor(v);
+  }
+
+  /** A zerolog-like event: logger.Info().Str('k', 'v').Msg('text'). */
+  function event(level) {
+    const fields = {};
+    const ev = {
+      Str(k, v) { fields[StringCtor(k)] = StringCtor(v); return ev; },
+      Int(k, v) { fields[StringCtor(k)] = v; return ev; },
+      Int64(k, v) { fields[StringCtor(k)] = v; return ev; },
+      Float64(k, v) { fields[StringCtor(k)] = v; return ev; },
+      Bool(k, v) { fields[StringCtor(k)] = !!v; return ev; },
+      Any(k, v) { fields[StringCtor(k)] = v; return ev; },
+      Interface(k, v) { fields[StringCtor(k)] = v; return ev; },
+      Err(e) { fields.error = e === null || e === undefined ? null : StringCtor(e && e.message !== undefined ? e.message : e); return ev; },
+      Msg(m) { emit(level, m === undefined ? '' : m, fields); },
+      Msgf(f, ...args) { emit(level, sprintf(f, args), fields); },
+      Send() { emit(level, '', fields); },
+      Enabled() { return !!logLevels[level]; },
+    };
+    return ev;
+  }
+
+  const logger = {
+    Trace: () => event('trace'),
+    Debug: () => event('debug'),
+    Info: () => event('info'),
+    Warn: () => event('warn'),
+    Error: () => event('error'),
+    Err: (e) => event('error').Err(e),
+  };
+  function consoleAt(level) {
+    return (...args) => {
+      let msg = '';
+      for (let i = 0; i < args.length; i++) msg += (i > 0 ? ' ' : '') + show(args[i]);
+      emit(level, msg, null);
+    };
+  }
+  const console = {
+    log: consoleAt('info'), info: consoleAt('info'), debug: consoleAt('debug'), trace: consoleAt('trace'),
+    warn: consoleAt('warn'), error: consoleAt('error'),
+  };
+
+  function require(name) {
+    const n = StringCtor(name);
+    const bare = ReflectApply(StringIndexOf, n, ['node:']) === 0 ? ReflectApply(StringSlice, n, [5]) : n;
+    if (hostRequire === null || !allowed[bare]) {
+      throw new ErrorCtor('require("' + n + '") is not allowed: the script runs in a sandbox; an operator can allow a module with the sandbox.allow parameter');
+    }
+    return hostRequire(bare);
+  }
+
+  /** The UTF-8 parts of the web's TextEncoder and TextDecoder, for scripts that read raw data as text. */
+  class TextEncoder {
+    get encoding() { return 'utf-8'; }
+    encode(s) { return utf8Encode(s === undefined ? '' : StringCtor(s)); }
+  }
+  class TextDecoder {
+    get encoding() { return 'utf-8'; }
+    decode(b) { return b === undefined || b === null ? '' : utf8Decode(viewBytes(b)); }
+  }
+
+  const module = { exports: {} };
+  define('Record', Record, false);
+  define('RawData', RawData, false);
+  define('StructuredData', StructuredData, false);
+  define('logger', logger, false);
+  define('console', console, false);
+  define('require', require, false);
+  define('TextEncoder', TextEncoder, false);
+  define('TextDecoder', TextDecoder, false);
+  define('module', module, false);
+  define('exports', module.exports, false);
+  if (host.fetch !== null) define('fetch', host.fetch, false);
+  if (host.process !== null) define('process', host.process, false);
+
+  // ---- host records → script records ------------------------------------------------------------
+
+  function bytesIn(v) {
+    return v === null || v === undefined ? new U8(0) : new U8(v);
+  }
+
+  function dataIn(d) {
+    if (d === null || d === undefined) return null;
+    if (ArrayBufferIsView(d)) return new U8(d);
+    return valueIn(d, 0);
+  }
+
+  function valueIn(v, depth) {
+    if (v === null || typeof v !== 'object') return v;
+    if (depth > MAX_DEPTH) throw new ErrorCtor('record data nested more than ' + MAX_DEPTH + ' levels');
+    if (ArrayIsArray(v)) {
+      const n = v.length;
+      const a = new Array(n);
+      for (let i = 0; i < n; i++) a[i] = valueIn(v[i], depth + 1);
+      return a;
+    }
+    const p = ObjectGetPrototypeOf(v);
+    if (p !== hostObjectProto && p !== null) {
+      if (ArrayBufferIsView(v)) return new U8(v);
+      if (p === hostDateProto) return new DateCtor(ReflectApply(DateGetTime, v, []));
+    }
+    const o = {};
+    const ks = ObjectKeys(v);
+    for (let i = 0; i < ks.length; i++) {
+      const k = ks[i];
+      if (k === '__proto__') ObjectDefineProperty(o, k, { value: valueIn(v[k], depth + 1), writable: true, enumerable: true, configurable: true });
+      else o[k] = valueIn(v[k], depth + 1);
+    }
+    return o;
+  }
+
+  function metadataIn(m) {
+    const o = {};
+    if (m === null || m === undefined) return o;
+    const ks = ObjectKeys(m);
+    for (let i = 0; i < ks.length; i++) {
+      const k = ks[i];
+      if (k === '__proto__') ObjectDefineProperty(o, k, { value: m[k], writable: true, enumerable: true, configurable: true });
+      else o[k] = m[k];
+    }
+    return o;
+  }
+
+  function recordIn(r) {
+    const p = r.payload;
+    return {
+      Position: bytesIn(r.position),
+      Operation: r.operation,
+      Metadata: metadataIn(r.metadata),
+      Key: dataIn(r.key),
+      Payload: { Before: dataIn(p.before), After: dataIn(p.after) },
+    };
+  }
+
+  // ---- script results → JSON text + bytes --------------------------------------------------------
+
+  // Tags for values JSON cannot hold; the host turns them back (see sandbox.ts).
+  const TAG_BYTES = '\u0000b';
+  const TAG_BIGINT = '\u0000n';
+  const TAG_DATE = '\u0000d';
+  const TAG_FLOAT = '\u0000f';
+
+  function FieldError(path, message) {
+    const e = new ErrorCtor('field ' + path + ': ' + message);
+    e.conduitField = path;
+    return e;
+  }
+
+  let tagged = false;
+
+  /** Bytes of a typed array, DataView or ArrayBuffer, copied so later changes by the script do not count. */
+  function viewBytes(v) {
+    if (ArrayBufferIsView(v)) {
+      let buf, off, len;
+      try {
+        buf = ReflectApply(TypedArrayBuffer, v, []);
+        off = ReflectApply(TypedArrayByteOffset, v, []);
+        len = ReflectApply(TypedArrayByteLength, v, []);
+      } catch (e) {
+        buf = ReflectApply(DataViewBuffer, v, []);
+        off = ReflectApply(DataViewByteOffset, v, []);
+        len = ReflectApply(DataViewByteLength, v, []);
+      }
+      return new U8(new U8(buf, off, len));
+    }
+    return new U8(new U8(v));
+  }
+
+  const ArrayBufferProto = ArrayBuffer.prototype;
+  const SharedArrayBufferProto = typeof SharedArrayBuffer === 'function' ? SharedArrayBuffer.prototype : null;
+  function isArrayBuffer(v) {
+    const p = ObjectGetPrototypeOf(v);
+    return p === ArrayBufferProto || (p !== null && p === SharedArrayBufferProto);
+  }
+
+  function bytesRef(v) {
+    const i = box.nbytes++;
+    box.bytes[i] = viewBytes(v);
+    return i;
+  }
+
+  function bytesOut(v, path) {
+    if (v === null || v === undefined) return bytesRef(new U8(0));
+    if (typeof v === 'string') return bytesRef(utf8Encode(v));
+    if (ArrayBufferIsView(v) || (typeof v === 'object' && isArrayBuffer(v))) return bytesRef(v);
+    if (ArrayIsArray(v)) {
+      const n = v.length;
+      const b = new U8(n);
+      for (let i = 0; i < n; i++) {
+        const x = v[i];
+        if (typeof x !== 'number' || x < 0 || x > 255 || x !== (x | 0)) throw FieldError(path + '[' + i + ']', 'expected a byte (0-255), got ' + kind(x));
+        b[i] = x;
+      }
+      return bytesRef(b);
+    }
+    throw FieldError(path, 'expected bytes (RawData) or a string, got ' + kind(v));
+  }
+
+  function kind(v) {
+    if (v === null) return 'null';
+    if (v === undefined) return 'undefined';
+    if (ArrayIsArray(v)) return 'an array';
+    if (typeof v === 'object') return 'an object';
+    if (typeof v === 'string') return 'the string ' + JSONStringify(v);
+    return 'a ' + typeof v;
+  }
+
+  function dataOut(d, path) {
+    if (d === null || d === undefined) return null;
+    if (typeof d === 'string') return bytesRef(utf8Encode(d));
+    if (typeof d !== 'object') throw FieldError(path, 'expected RawData, StructuredData or null, got ' + kind(d));
+    if (ArrayBufferIsView(d) || isArrayBuffer(d)) return bytesRef(d);
+    if (ArrayIsArray(d)) throw FieldError(path, 'expected RawData, StructuredData or null, got an array');
+    keyPath.length = 0;
+    try {
+      return objectCopy(d, 0);
+    } catch (e) {
+      if (e === PATH) throw FieldError(path + keyPath.join(''), pathProblem);
+      throw e;
+    }
+  }
+
+  // The path of the value being copied, kept as segments and only joined for an error message.
+  const keyPath = [];
+  const PATH = {};
+  let pathProblem = '';
+  function fail(depth, segment, problem) {
+    keyPath.length = depth;
+    keyPath[depth] = segment;
+    pathProblem = problem;
+    throw PATH;
+  }
+
+  function tag(name, value) {
+    tagged = true;
+    const t = {};
+    t[name] = value;
+    return t;
+  }
+
+  /** A copy that JSON can hold: plain objects and arrays, with tags for what it cannot. */
+  function objectCopy(o, depth) {
+    const ks = ObjectKeys(o);
+    const c = {};
+    for (let i = 0; i < ks.length; i++) {
+      const k = ks[i];
+      let v;
+      try {
+        v = valueCopy(o[k], depth + 1);
+      } catch (e) {
+        if (e === PATH && keyPath[depth] === undefined) keyPath[depth] = '.' + k;
+        throw e;
+      }
+      if (k === '__proto__') ObjectDefineProperty(c, k, { value: v, writable: true, enumerable: true, configurable: true });
+      else c[k] = v;
+    }
+    return c;
+  }
+
+  function valueCopy(v, depth) {
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+        return v;
+      case 'number':
+        return NumberIsFinite(v) ? v : tag(TAG_FLOAT, StringCtor(v));
+      case 'undefined':
+        return null;
+      case 'bigint':
+        return tag(TAG_BIGINT, ReflectApply(BigIntToString, v, []));
+      case 'object':
+        break;
+      default:
+        return fail(depth, '', 'a ' + typeof v + ' cannot be stored in a record');
+    }
+    if (v === null) return null;
+    if (depth > MAX_DEPTH) return fail(depth, '', 'nested more than ' + MAX_DEPTH + ' levels (is it a cycle?)');
+    if (ArrayIsArray(v)) {
+      const n = v.length;
+      const a = new Array(n);
+      for (let i = 0; i < n; i++) {
+        try {
+          a[i] = valueCopy(v[i], depth + 1);
+        } catch (e) {
+          if (e === PATH && keyPath[depth] === undefined) keyPath[depth] = '[' + i + ']';
+          throw e;
+        }
+      }
+      return a;
+    }
+    if (ArrayBufferIsView(v)) {
+      let t = '';
+      try { t = ReflectApply(TypedArrayTag, v, []); } catch (e) { t = 'DataView'; }
+      if (t === 'Uint8Array' || t === 'Uint8ClampedArray' || t === 'DataView') return tag(TAG_BYTES, bytesRef(v));
+      const n = ReflectApply(TypedArrayLength, v, []);
+      const a = new Array(n);
+      for (let i = 0; i < n; i++) a[i] = valueCopy(v[i], depth + 1);
+      return a;
+    }
+    if (ReflectApply(ObjectPrototypeToString, v, []) === '[object Date]') {
+      let t;
+      try { t = ReflectApply(DateGetTime, v, []); } catch (e) { return fail(depth, '', 'not a real Date'); }
+      if (!NumberIsFinite(t)) return fail(depth, '', 'an invalid Date');
+      return tag(TAG_DATE, t);
+    }
+    return objectCopy(v, depth);
+  }
+
+  function metadataOut(m) {
+    const c = {};
+    if (m === null || m === undefined) return c;
+    if (typeof m !== 'object' || ArrayIsArray(m)) throw FieldError('.Metadata', 'expected an object of strings, got ' + kind(m));
+    const ks = ObjectKeys(m);
+    for (let i = 0; i < ks.length; i++) {
+      const k = ks[i];
+      const v = m[k];
+      if (v === undefined) continue;
+      if (v !== null && typeof v === 'object') throw FieldError('.Metadata.' + k, 'expected a string, got ' + kind(v));
+      if (typeof v === 'function' || typeof v === 'symbol') throw FieldError('.Metadata.' + k, 'expected a string, got a ' + typeof v);
+      const s = typeof v === 'string' ? v : v === null ? '' : StringCtor(v);
+      if (k === '__proto__') ObjectDefineProperty(c, k, { value: s, writable: true, enumerable: true, configurable: true });
+      else c[k] = s;
+    }
+    return c;
+  }
+
+  /** [position, operation, metadata, key, before, after, tagged]: data is null, a bytes index or an object. */
+  function recordOut(r, path) {
+    if (r === null || typeof r !== 'object' || ArrayIsArray(r)) {
+      throw new ErrorCtor(path + 'expected a record (or null to filter it out), got ' + kind(r));
+    }
+    tagged = false;
+    const op = r.Operation;
+    if (typeof op !== 'string' || OPERATIONS[op] !== true) {
+      throw FieldError('.Operation', 'unknown operation ' + (typeof op === 'string' ? JSONStringify(op) : kind(op)) + ' (expected create, update, delete or snapshot)');
+    }
+    const pos = bytesOut(r.Position, '.Position');
+    const meta = metadataOut(r.Metadata);
+    const key = dataOut(r.Key, '.Key');
+    const p = r.Payload;
+    let before = null;
+    let after = null;
+    if (p !== null && p !== undefined) {
+      if (typeof p !== 'object') throw FieldError('.Payload', 'expected an object with Before and After, got ' + kind(p));
+      before = dataOut(p.Before, '.Payload.Before');
+      after = dataOut(p.After, '.Payload.After');
+    }
+    return [pos, op, meta, key, before, after, tagged ? 1 : 0];
+  }
+
+  /** A result as text: "F" filtered, {"r":rec}, {"m":[rec…]}, {"e":msg,"f":field}. */
+  function resultOut(res) {
+    if (res === null || res === undefined) return 'F';
+    if (ArrayIsArray(res)) {
+      const n = res.length;
+      if (n === 0) return 'F';
+      const m = new Array(n);
+      for (let i = 0; i < n; i++) m[i] = recordOut(res[i], 'element ' + i + ': ');
+      return JSONStringify({ m: m });
+    }
+    if (res instanceof ErrorCtor) return failure(res);
+    if (typeof res.then === 'function') {
+      throw new ErrorCtor('the script returned a Promise: process and processBatch must return their results, not a Promise');
+    }
+    return JSONStringify({ r: recordOut(res, '') });
+  }
+
+  function describe(e) {
+    let msg;
+    let field = '';
+    try {
+      if (e !== null && typeof e === 'object' && typeof e.message === 'string') {
+        const name = typeof e.name === 'string' && e.name !== 'Error' ? e.name + ': ' : '';
+        msg = name + e.message;
+        if (typeof e.conduitField === 'string') field = e.conduitField;
+        else msg = where(e) + msg;
+      } else {
+        msg = 'threw ' + show(e);
+      }
+    } catch (x) {
+      msg = 'threw a value that cannot be shown';
+    }
+    return { msg: StringCtor(msg), field: field };
+  }
+
+  function failure(e) {
+    const d = describe(e);
+    return '{"e":' + JSONStringify(d.msg) + ',"f":' + JSONStringify(d.field) + '}';
+  }
+
+  /** "script.js:3:9: " from the first stack frame in the script, if any. */
+  function where(e) {
+    const stack = e.stack;
+    if (typeof stack !== 'string') return '';
+    const lines = ReflectApply(StringSplit, stack, ['\n']);
+    for (let i = 1; i < lines.length; i++) {
+      const l = lines[i];
+      const at = ReflectApply(StringIndexOf, l, [filename + ':']);
+      if (at < 0) continue;
+      let end = at + filename.length + 1;
+      while (end < l.length && ((l[end] >= '0' && l[end] <= '9') || l[end] === ':')) end++;
+      return ReflectApply(StringSlice, l, [at, end]) + ': ';
+    }
+    return '';
+  }
+
+  // ---- the loops the host runs under the time budget ---------------------------------------------
+
+  let entry = null;
+  let batchEntry = null;
+
+  /** After the script ran: find process / processBatch (globals, or module exports). */
+  function bind() {
+    let exp = module.exports;
+    if (exp !== null && (typeof exp === 'object' || typeof exp === 'function')) {
+      if (typeof exp.processBatch === 'function') batchEntry = exp.processBatch;
+      else if (typeof exp.process === 'function') entry = exp.process;
+      else if (typeof exp.default === 'function') entry = exp.default;
+      else if (exp.default !== null && typeof exp.default === 'object') {
+        if (typeof exp.default.processBatch === 'function') batchEntry = exp.default.processBatch;
+        else if (typeof exp.default.process === 'function') entry = exp.default.process;
+      }
+    }
+    const local = module.conduitLocal;
+    if (entry === null && batchEntry === null && local !== undefined) {
+      if (typeof local.processBatch === 'function') batchEntry = local.processBatch;
+      else if (typeof local.process === 'function') entry = local.process;
+    }
+    if (entry === null && batchEntry === null) {
+      if (typeof globalThis.processBatch === 'function') batchEntry = globalThis.processBatch;
+      else if (typeof globalThis.process === 'function' && globalThis.process !== host.process) entry = globalThis.process;
+    }
+    box.mode = batchEntry !== null ? 'batch' : entry !== null ? 'record' : 'none';
+  }
+
+  /** One record at a time, from box.next; box.next moves past each finished record. */
+  function runRecords() {
+    const recs = box.input;
+    const end = box.end;
+    for (let i = box.next; i < end; i++) {
+      let out;
+      try {
+        out = resultOut(entry(recordIn(recs[i])));
+      } catch (e) {
+        out = failure(e);
+      }
+      box.out[i] = out;
+      box.next = i + 1;
+    }
+  }
+
+  /** The whole batch in one call of processBatch(records). */
+  function runBatch() {
+    const recs = box.input;
+    const n = box.end;
+    let results;
+    try {
+      const arr = new Array(n);
+      for (let i = 0; i < n; i++) arr[i] = recordIn(recs[i]);
+      results = batchEntry(arr);
+    } catch (e) {
+      const f = failure(e);
+      for (let i = 0; i < n; i++) box.out[i] = f;
+      box.next = n;
+      return;
+    }
+    if (!ArrayIsArray(results) || results.length !== n) {
+      const f = failure(new ErrorCtor('processBatch must return an array with one result per record (' + n + '), got ' + (ArrayIsArray(results) ? results.length + ' results' : kind(results))));
+      for (let i = 0; i < n; i++) box.out[i] = f;
+      box.next = n;
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      let out;
+      try {
+        out = resultOut(results[i]);
+      } catch (e) {
+        out = failure(e);
+      }
+      box.out[i] = out;
+    }
+    box.next = n;
+  }
+
+  define('__conduit_bind__', bind, true);
+  define('__conduit_describe__', () => {
+    const e = box.thrown;
+    box.thrown = null;
+    box.described = describe(e).msg;
+  }, true);
+  define('__conduit_run__', () => (batchEntry !== null ? runBatch() : runRecords()), true);
+})`;

@@ -1,0 +1,377 @@
+/**
+ * A script's sandbox: one `node:vm` context per processor, with the bridge
+ * (bridge.ts) installed before the script runs.
+ *
+ * - Isolation: the context starts from a null-prototype global (so `this`
+ *   does not lead to the host's `Object`), code generation from strings and
+ *   WebAssembly are off (so the script cannot build an `import()` we did not
+ *   see), and no host object is ever handed to the script (see bridge.ts).
+ *   Nothing of Node (`require`, `process`, `fetch`, timers) exists unless
+ *   the operator allows it.
+ * - Time: every entry into the context runs under the watchdog of
+ *   `vm.Script#runInContext({ timeout })`. Starting the watchdog costs about
+ *   200 µs, so records are not run one call each: one call runs as many
+ *   records as it can. When the watchdog fires, the record in flight fails
+ *   only if it had the whole budget to itself (it was the first of the
+ *   call); otherwise the loop starts again at that record with a fresh
+ *   budget. So each record gets at least the full budget, and a script that
+ *   loops forever costs one budget per record it is given.
+ * - Host code never reads an object the script could have shaped (a getter,
+ *   a proxy): results come back as JSON text and bytes created by the bridge.
+ */
+import { createRequire } from 'node:module';
+import { types } from 'node:util';
+import vm from 'node:vm';
+import type { Level, Logger } from '../../log/logger.js';
+import type { OpenCDCRecord, Operation, StructuredData } from '../../opencdc/record.js';
+import { FILTERED, MultiRecord, type ProcessedRecord } from '../../sdk/processor.js';
+import { BRIDGE_SOURCE } from './bridge.js';
+
+export interface SandboxOptions {
+  /** The JavaScript to run (already stripped of types, modules turned into CommonJS). */
+  readonly code: string;
+  /** The name in stack traces and error messages, e.g. `script.js`. */
+  readonly filename: string;
+  /** The most one entry into the script may run, in milliseconds. */
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+  /** Node built-in modules the script may `require`, plus `fetch` and `process` for those globals. */
+  readonly allow: readonly string[];
+}
+
+/** A problem with the script found before any record: it does not compile, throws at load, or has no entry. */
+export class ScriptError extends Error {
+  constructor(
+    message: string,
+    readonly line?: number,
+    readonly column?: number,
+  ) {
+    super(message);
+    this.name = 'ScriptError';
+  }
+}
+
+/** A record the script failed on: the message, and the record field it is about (`.Payload.After.x`) if any. */
+export class ScriptRecordError extends Error {
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
+    super(message);
+    this.name = 'ScriptRecordError';
+  }
+}
+
+/** The mailbox between host and bridge: a host object with no prototype, never visible to the script. */
+interface Box {
+  input: readonly OpenCDCRecord[] | null;
+  end: number;
+  next: number;
+  out: Record<number, string | undefined>;
+  bytes: Record<number, Uint8Array | undefined>;
+  nbytes: number;
+  mode: 'record' | 'batch' | 'none';
+  thrown: unknown;
+  described: string;
+}
+
+// Host intrinsics to read byte arrays made in the context without running anything the script could change.
+const TypedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- an intrinsic getter, only called through Reflect.apply
+const typedArrayLength = Object.getOwnPropertyDescriptor(TypedArrayProto, 'length')?.get as () => number;
+const typedArraySet = Object.getOwnPropertyDescriptor(TypedArrayProto, 'set')?.value as (
+  this: Uint8Array,
+  src: ArrayLike<number>,
+) => void;
+
+const TAG_BYTES = '\u0000b';
+const TAG_BIGINT = '\u0000n';
+const TAG_DATE = '\u0000d';
+const TAG_FLOAT = '\u0000f';
+
+const LEVELS: readonly Level[] = ['trace', 'debug', 'info', 'warn', 'error'];
+
+const RUN = new vm.Script('__conduit_run__()', { filename: 'conduit:run' });
+const BIND = new vm.Script('__conduit_bind__()', { filename: 'conduit:bind' });
+const DESCRIBE = new vm.Script('__conduit_describe__()', { filename: 'conduit:describe' });
+
+export class Sandbox {
+  private constructor(
+    private readonly context: vm.Context,
+    private readonly box: Box,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** `record` for process(record), `batch` for processBatch(records). */
+  get mode(): 'record' | 'batch' {
+    return this.box.mode === 'batch' ? 'batch' : 'record';
+  }
+
+  /**
+   * Compiles the script, installs the bridge, runs the script's top level and
+   * finds its entry point.
+   *
+   * @throws ScriptError when the script does not compile, throws or runs past
+   *   the budget at load, or defines neither `process` nor `processBatch`.
+   */
+  static create(opts: SandboxOptions): Sandbox {
+    let script: vm.Script;
+    try {
+      script = new vm.Script(opts.code, { filename: opts.filename });
+    } catch (e) {
+      throw syntaxError(e, opts.filename);
+    }
+    const context = vm.createContext(Object.create(null) as object, {
+      name: opts.filename,
+      codeGeneration: { strings: false, wasm: false },
+      microtaskMode: 'afterEvaluate',
+    });
+    const box = Object.create(null) as Box;
+    Object.assign(box, { input: null, end: 0, next: 0, out: null, bytes: null, nbytes: 0, mode: 'none', thrown: null });
+    const install = vm.runInContext(BRIDGE_SOURCE, context, { filename: 'conduit:bridge' }) as (
+      host: object,
+      box: Box,
+    ) => void;
+    install(hostApi(opts), box);
+    const sandbox = new Sandbox(context, box, opts.timeoutMs);
+    const load = sandbox.enter(script);
+    if (load !== undefined)
+      throw new ScriptError(`the script failed while loading: ${load}`, ...location(load, opts.filename));
+    const bind = sandbox.enter(BIND);
+    if (bind !== undefined) throw new ScriptError(`the script failed while loading: ${bind}`);
+    if (box.mode === 'none') {
+      throw new ScriptError(
+        'the script defines no entry point: it needs function process(record) (or processBatch(records)), ' +
+          'as a global function or an export',
+      );
+    }
+    return sandbox;
+  }
+
+  /**
+   * Runs the script over a batch: one result per record, in order. A record
+   * the script throws on, returns something that is not a record, or runs
+   * past the budget on, becomes a ScriptRecordError; the others go on.
+   */
+  run(records: readonly OpenCDCRecord[]): Array<ProcessedRecord | ScriptRecordError> {
+    const n = records.length;
+    const box = this.box;
+    box.input = records;
+    box.end = n;
+    box.next = 0;
+    box.out = Object.create(null) as Box['out'];
+    box.bytes = Object.create(null) as Box['bytes'];
+    box.nbytes = 0;
+    const timedOut = new Set<number>();
+    let broken: string | undefined;
+    try {
+      while (box.next < n) {
+        const start = box.next;
+        const problem = this.enter(RUN);
+        if (problem === undefined) continue;
+        if (problem !== TIMEOUT) {
+          broken = problem; // the bridge catches what the script throws: this is the engine's own failure
+          break;
+        }
+        if (this.box.mode === 'batch') {
+          for (let i = 0; i < n; i++) timedOut.add(i);
+          break;
+        }
+        const cur = box.next;
+        if (box.out[cur] !== undefined)
+          box.next = cur + 1; // it finished as the watchdog fired
+        else if (cur === start) {
+          timedOut.add(cur);
+          box.next = cur + 1;
+        } // else: it started late in the call; run it again with a budget of its own
+      }
+      const out: Array<ProcessedRecord | ScriptRecordError> = new Array<ProcessedRecord | ScriptRecordError>(n);
+      for (let i = 0; i < n; i++) {
+        if (timedOut.has(i)) {
+          out[i] = new ScriptRecordError(
+            `the script ran past its time budget of ${this.timeoutMs} ms (script.timeout) and was stopped`,
+            '',
+          );
+          continue;
+        }
+        const text = box.out[i];
+        out[i] =
+          text === undefined
+            ? new ScriptRecordError(`the script did not finish: ${broken ?? 'no result'}`, '')
+            : this.parse(text);
+      }
+      return out;
+    } finally {
+      box.input = null;
+      box.out = Object.create(null) as Box['out'];
+      box.bytes = Object.create(null) as Box['bytes'];
+    }
+  }
+
+  /** Runs a script in the context under the budget; undefined when it went well, else what went wrong. */
+  private enter(script: vm.Script): string | undefined {
+    try {
+      script.runInContext(this.context, { timeout: this.timeoutMs, breakOnSigint: false });
+      return undefined;
+    } catch (e) {
+      if (isTimeout(e)) return TIMEOUT;
+      if (isHostError(e)) return e.message;
+      if (typeof e !== 'object' && typeof e !== 'function') return `threw ${primitiveText(e as Primitive)}`;
+      // Something of the script's realm: let the bridge describe it, under the budget.
+      this.box.thrown = e;
+      this.box.described = 'threw a value that cannot be shown';
+      try {
+        DESCRIBE.runInContext(this.context, { timeout: this.timeoutMs });
+      } catch {
+        // described stays as set
+      }
+      this.box.thrown = null;
+      return this.box.described;
+    }
+  }
+
+  private parse(text: string): ProcessedRecord | ScriptRecordError {
+    if (text === 'F') return FILTERED;
+    const v = JSON.parse(text) as { r?: WireRecord; m?: WireRecord[]; e?: string; f?: string };
+    if (v.r !== undefined) return this.record(v.r);
+    if (v.m !== undefined) return new MultiRecord(v.m.map((r) => this.record(r)));
+    return new ScriptRecordError(v.e ?? 'failed', v.f ?? '');
+  }
+
+  private record(w: WireRecord): OpenCDCRecord {
+    const [pos, operation, metadata, key, before, after, tagged] = w;
+    return {
+      position: this.bytes(pos),
+      operation,
+      metadata,
+      key: this.data(key, tagged),
+      payload: { before: this.data(before, tagged), after: this.data(after, tagged) },
+    };
+  }
+
+  private data(d: WireData, tagged: number): OpenCDCRecord['key'] {
+    if (d === null) return null;
+    if (typeof d === 'number') return this.bytes(d);
+    return tagged === 1 ? (untag(d, this) as StructuredData) : d;
+  }
+
+  /** A host Buffer with the bytes of a bridge-made array, read with host intrinsics only. */
+  bytes(index: number): Buffer {
+    const u8 = this.box.bytes[index];
+    if (u8 === undefined) return Buffer.alloc(0);
+    const len = Reflect.apply(typedArrayLength, u8, []);
+    const out = Buffer.allocUnsafe(len);
+    Reflect.apply(typedArraySet, out, [u8]);
+    return out;
+  }
+}
+
+type WireData = null | number | StructuredData;
+type WireRecord = [number, Operation, Record<string, string>, WireData, WireData, WireData, number];
+
+const TIMEOUT = '\u0000timeout';
+
+type Primitive = string | number | boolean | bigint | symbol | null | undefined;
+
+function primitiveText(v: Primitive): string {
+  return String(v);
+}
+
+/**
+ * The watchdog's error. Node creates it in the context's realm, so it is
+ * recognised by its own data property `code`, read without running anything.
+ */
+function isTimeout(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null || types.isProxy(e) || !types.isNativeError(e)) return false;
+  const d = Object.getOwnPropertyDescriptor(e, 'code');
+  return d !== undefined && 'value' in d && d.value === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
+}
+
+/** An error of the host realm (the watchdog's, or vm's own): safe to read. Anything else came from the script. */
+function isHostError(e: unknown): e is Error {
+  return (
+    typeof e === 'object' && e !== null && !types.isProxy(e) && Object.getPrototypeOf(e) !== null && isHostProto(e)
+  );
+}
+
+function isHostProto(e: object): boolean {
+  for (let p = Object.getPrototypeOf(e) as object | null; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    if (p === Error.prototype) return true;
+    if (p === Object.prototype) return false;
+  }
+  return false;
+}
+
+/** Turns the bridge's tags back into bytes, bigints, dates and non-finite numbers. */
+function untag(v: unknown, sb: Sandbox): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = untag(v[i], sb);
+    return v;
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 1) {
+    const k = keys[0] as string;
+    const x = o[k];
+    if (k === TAG_BYTES) return sb.bytes(x as number);
+    if (k === TAG_BIGINT) return BigInt(x as string);
+    if (k === TAG_DATE) return new Date(x as number);
+    if (k === TAG_FLOAT) return Number(x);
+  }
+  for (const k of keys) o[k] = untag(o[k], sb);
+  return o;
+}
+
+function hostApi(opts: SandboxOptions): object {
+  const allow = new Set(opts.allow.map((a) => a.replace(/^node:/, '')));
+  const allowed = Object.create(null) as Record<string, boolean>;
+  for (const a of allow) if (a !== 'fetch') allowed[a] = true;
+  const levels = Object.create(null) as Record<string, boolean>;
+  for (const l of LEVELS) levels[l] = opts.logger.enabled(l);
+  const logger = opts.logger;
+  const hostRequire = createRequire(import.meta.url);
+  const api = Object.create(null) as Record<string, unknown>;
+  Object.assign(api, {
+    objectProto: Object.prototype,
+    dateProto: Date.prototype,
+    levels,
+    allowed,
+    filename: opts.filename,
+    // Only primitives come in; nothing goes back; nothing is thrown.
+    log: (level: string, msg: string, json: string): void => {
+      try {
+        const fields = json === '' ? {} : (JSON.parse(json) as Record<string, unknown>);
+        logger.log(level as Level, msg, { ...fields, source: 'script' });
+      } catch {
+        // a log line is not worth a failed record
+      }
+    },
+    require: Object.keys(allowed).length === 0 ? null : (name: string): unknown => hostRequire(name),
+    fetch: allow.has('fetch') ? fetch : null,
+    process: allow.has('process') ? process : null,
+  });
+  return api;
+}
+
+/** Line and column of a compile error, from V8's `file:line` header and caret line. */
+function syntaxError(e: unknown, filename: string): ScriptError {
+  const err = e as Error;
+  const stack = typeof err.stack === 'string' ? err.stack : '';
+  const lines = stack.split('\n');
+  let line: number | undefined;
+  let column: number | undefined;
+  const head = /:(\d+)$/.exec(lines[0] ?? '');
+  if (head !== null && lines[0]?.startsWith(filename) === true) {
+    line = Number(head[1]);
+    const caret = lines[2]?.indexOf('^') ?? -1;
+    if (caret >= 0) column = caret + 1;
+  }
+  return new ScriptError(`${err.name}: ${err.message}`, line, column);
+}
+
+/** "script.js:3:9: …" at the start of a load failure gives its place. */
+function location(msg: string, filename: string): [number?, number?] {
+  const m = new RegExp(`^${filename.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:(\\d+):(\\d+)`).exec(msg);
+  return m === null ? [] : [Number(m[1]), Number(m[2])];
+}
