@@ -1,9 +1,10 @@
 /**
- * Small helpers the built-in connectors share: abortable waits (from the SDK)
- * and cheap decimal positions.
+ * Small helpers the built-in connectors share: abortable waits (from the SDK),
+ * cheap decimal positions, and lazily loaded implementations.
  */
 import { Code } from '../errors/codes.js';
 import { ConduitError } from '../errors/conduit-error.js';
+import type { Destination, Source } from '../sdk/connector.js';
 
 export { delay, untilAborted } from '../sdk/abort.js';
 
@@ -73,4 +74,46 @@ export function decimalRange(first: number, count: number): Buffer[] {
     off += len;
   }
   return out;
+}
+
+/**
+ * A source whose implementation, and the client library it imports, is loaded
+ * when a pipeline configures it rather than when the plugin registry is built:
+ * every command of the CLI would otherwise pay for every vendor SDK at start.
+ * (Lifecycle hooks are not forwarded: connectors built this way have none.)
+ */
+export function lazySource(load: () => Promise<Source>): Source {
+  let inner: Source | undefined;
+  const get = (): Source => {
+    if (inner === undefined) throw new Error('the source was used before configure');
+    return inner;
+  };
+  return {
+    async configure(config, ctx) {
+      inner ??= await load();
+      await inner.configure(config, ctx);
+    },
+    open: (position) => get().open(position),
+    read: (max, signal) => get().read(max, signal),
+    ack: (positions) => get().ack(positions),
+    teardown: async () => inner?.teardown(),
+  };
+}
+
+/** {@link lazySource} for destinations. */
+export function lazyDestination(load: () => Promise<Destination>): Destination {
+  let inner: Destination | undefined;
+  const get = (): Destination => {
+    if (inner === undefined) throw new Error('the destination was used before configure');
+    return inner;
+  };
+  return {
+    async configure(config, ctx) {
+      inner ??= await load();
+      await inner.configure(config, ctx);
+    },
+    open: () => get().open(),
+    write: (records) => get().write(records),
+    teardown: async () => inner?.teardown(),
+  };
 }

@@ -3,6 +3,10 @@ import type { ProcessorPlugin } from '../sdk/processor.js';
 import { base64DecodePlugin } from './base64-decode/index.js';
 import { base64EncodePlugin } from './base64-encode/index.js';
 import { clonePlugin } from './clone/index.js';
+import { cohereCommandPlugin } from './cohere-command/index.js';
+import { cohereEmbedPlugin } from './cohere-embed/index.js';
+import { cohereRerankPlugin } from './cohere-rerank/index.js';
+import { customJavascriptPlugin } from './custom-javascript/index.js';
 import { errorPlugin } from './error/index.js';
 import { fieldConvertPlugin } from './field-convert/index.js';
 import { fieldExcludePlugin } from './field-exclude/index.js';
@@ -11,6 +15,9 @@ import { fieldSetPlugin } from './field-set/index.js';
 import { filterPlugin } from './filter/index.js';
 import { jsonDecodePlugin } from './json-decode/index.js';
 import { jsonEncodePlugin } from './json-encode/index.js';
+import { ollamaPlugin } from './ollama/index.js';
+import { openaiEmbeddingsPlugin } from './openai-embeddings/index.js';
+import { openaiTextgenPlugin } from './openai-textgen/index.js';
 import { splitPlugin } from './split/index.js';
 import { unwrapDebeziumPlugin } from './unwrap-debezium/index.js';
 import { unwrapKafkaconnectPlugin } from './unwrap-kafkaconnect/index.js';
@@ -22,6 +29,10 @@ export const BUILTIN_PROCESSORS: readonly ProcessorPlugin[] = [
   base64DecodePlugin,
   base64EncodePlugin,
   clonePlugin,
+  cohereCommandPlugin,
+  cohereEmbedPlugin,
+  cohereRerankPlugin,
+  customJavascriptPlugin,
   errorPlugin,
   fieldConvertPlugin,
   fieldExcludePlugin,
@@ -30,6 +41,9 @@ export const BUILTIN_PROCESSORS: readonly ProcessorPlugin[] = [
   filterPlugin,
   jsonDecodePlugin,
   jsonEncodePlugin,
+  ollamaPlugin,
+  openaiEmbeddingsPlugin,
+  openaiTextgenPlugin,
   splitPlugin,
   unwrapDebeziumPlugin,
   unwrapKafkaconnectPlugin,

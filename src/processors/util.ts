@@ -112,3 +112,25 @@ export function asBuffer(b: Uint8Array): Buffer {
 export function isDataRef(ref: FieldRef): boolean {
   return DATA_TARGETS.includes(ref.target);
 }
+
+/** A retry schedule as Conduit's HTTP processors take it (`backoffRetry.*` and the like). */
+export interface Backoff {
+  readonly minMs: number;
+  readonly maxMs: number;
+  readonly factor: number;
+}
+
+/**
+ * The wait before retry number `attempt + 1`: min × factor^attempt, capped at
+ * max (jpillora/backoff, as Conduit uses it: a min ≤ 0 is 100 ms, a max ≤ 0 is
+ * 10 s, a min ≥ max always waits max).
+ */
+export function backoffDelay(attempt: number, b: Backoff): number {
+  const min = b.minMs > 0 ? b.minMs : 100;
+  const max = b.maxMs > 0 ? b.maxMs : 10_000;
+  if (min >= max) return max;
+  const factor = b.factor > 0 ? b.factor : 2;
+  const d = min * Math.pow(factor, attempt);
+  if (!Number.isFinite(d) || d > max) return max;
+  return d < min ? min : d;
+}

@@ -13,6 +13,7 @@ import { parseFieldRef, type FieldRef } from '../../opencdc/field-ref.js';
 import { compareGo } from '../../opencdc/json.js';
 import type { OpenCDCRecord } from '../../opencdc/record.js';
 import { delay } from '../../sdk/abort.js';
+import { backoffDelay, type Backoff } from '../util.js';
 import type { Config } from '../../sdk/params.js';
 import {
   RecordError,
@@ -127,12 +128,6 @@ interface WebhookSettings {
   readonly timeoutMs: number;
   readonly retries: number;
   readonly backoff: Backoff;
-}
-
-interface Backoff {
-  readonly minMs: number;
-  readonly maxMs: number;
-  readonly factor: number;
 }
 
 /** Where a request goes: the URL without credentials, and the basic-auth header they make. */
@@ -554,21 +549,6 @@ function sendWithBody(
 // ---------------------------------------------------------------------------
 // Retries and errors
 // ---------------------------------------------------------------------------
-
-/**
- * The wait before retry number `attempt + 1`: min × factor^attempt, capped at
- * max (jpillora/backoff, as Conduit uses it: a min ≤ 0 is 100 ms, a max ≤ 0 is
- * 10 s, a min ≥ max always waits max).
- */
-export function backoffDelay(attempt: number, b: Backoff): number {
-  const min = b.minMs > 0 ? b.minMs : 100;
-  const max = b.maxMs > 0 ? b.maxMs : 10_000;
-  if (min >= max) return max;
-  const factor = b.factor > 0 ? b.factor : 2;
-  const d = min * Math.pow(factor, attempt);
-  if (!Number.isFinite(d) || d > max) return max;
-  return d < min ? min : d;
-}
 
 function failure(cfg: WebhookSettings, msg: string, cause: unknown): RecordError {
   return new RecordError(

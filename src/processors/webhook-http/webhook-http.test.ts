@@ -15,7 +15,8 @@ import type { OpenCDCRecord } from '../../opencdc/record.js';
 import { parseConfig, redactSettings } from '../../sdk/params.js';
 import { MultiRecord, RecordError, type ProcessedRecord, type Processor } from '../../sdk/processor.js';
 import { waitFor } from '../../sdk/testing.js';
-import { backoffDelay, showUrl, webhookHttpPlugin } from './index.js';
+import { backoffDelay } from '../util.js';
+import { showUrl, webhookHttpPlugin } from './index.js';
 
 const ID = 'p:hook';
 
