@@ -97,6 +97,7 @@ export function lazySource(load: () => Promise<Source>): Source {
     read: (max, signal) => get().read(max, signal),
     ack: (positions) => get().ack(positions),
     teardown: async () => inner?.teardown(),
+    progress: () => inner?.progress?.() ?? {},
   };
 }
 

@@ -82,6 +82,26 @@ export interface Source extends LifecycleHooks {
   ack(positions: readonly Uint8Array[]): Promise<void>;
   /** Releases everything. Called once, also after a failure; unacked records count as not delivered. */
   teardown(): Promise<void>;
+  /** Where the source stands, for metrics, logs and the CLI; cheap (no I/O), callable at any time after open. */
+  progress?(): SourceProgress;
+}
+
+/** What a source reports about its progress. Every part is optional. */
+export interface SourceProgress {
+  /** Bytes upstream keeps for this source that it has not confirmed yet (a replication slot's retained WAL). */
+  readonly lagBytes?: number;
+  /** Records upstream holds that this source has not read yet (a consumer group's lag). */
+  readonly lagRecords?: number;
+  /** The snapshot, per collection, in the order they are read; absent when there is none. */
+  readonly snapshot?: readonly SnapshotProgress[];
+}
+
+export interface SnapshotProgress {
+  readonly collection: string;
+  readonly rows: number;
+  /** The upstream's estimate of the collection's rows (0 when unknown). */
+  readonly estimatedRows: number;
+  readonly done: boolean;
 }
 
 /** One outcome per record: undefined means written; an Error means that record failed. */

@@ -492,6 +492,41 @@ describe('postgres source: the replication slot', () => {
     await stopAndClean(r, p.slot);
   });
 
+  it('reports snapshot progress per table and the retained WAL of the slot', { timeout: 60_000 }, async () => {
+    const p = await tablePair('prog', 'id int PRIMARY KEY, v text');
+    await pool.query(`INSERT INTO ${p.src} SELECT g, 'x' FROM generate_series(1, 300) g`);
+    await pool.query(`ANALYZE ${p.src}`);
+    const src = await configuredSource(postgresPlugin, {
+      url,
+      ...sourceSettings(p),
+      'snapshot.fetchSize': '100',
+      'logrepl.heartbeat.interval': '50ms',
+    });
+    try {
+      await src.open(null);
+      assert.deepEqual(src.progress?.().snapshot, [
+        { collection: p.src, rows: 0, estimatedRows: 0, done: false },
+      ]);
+      await readN(src, 150, 30_000);
+      const mid = src.progress?.().snapshot?.[0];
+      assert.ok(mid !== undefined && mid.rows >= 150 && mid.rows < 300 && !mid.done, JSON.stringify(mid));
+      assert.equal(mid.estimatedRows, 300);
+      await readN(src, 150, 30_000);
+      // The next read finds the table exhausted and hands over to streaming, which starts the heartbeats.
+      await src.read(1, AbortSignal.timeout(500));
+      assert.deepEqual(src.progress?.().snapshot, [
+        { collection: p.src, rows: 300, estimatedRows: 300, done: true },
+      ]);
+      await waitFor(() => typeof src.progress?.().lagBytes === 'number', {
+        timeoutMs: 10_000,
+        message: 'a heartbeat measured the retained WAL',
+      });
+    } finally {
+      await src.teardown();
+      await dropSlotAndPublication(p.slot, p.slot);
+    }
+  });
+
   it(
     'stops with postgres.slot_lost when the slot was dropped while the pipeline was stopped',
     {

@@ -18,6 +18,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from '../../log/logger.js';
+import type { SnapshotProgress } from '../../sdk/connector.js';
 import type { StructuredData } from '../../opencdc/record.js';
 import { quoteIdent, type TableInfo } from './catalog.js';
 import { decodeText, type TypeRegistry } from './types.js';
@@ -57,13 +58,26 @@ export class SnapshotReader {
   private lastAsked = 0;
   private decoders: Array<(t: string) => unknown> = [];
 
+  /** Per table: rows read (by this reader: a resumed table counts from where it resumed), the estimate, done. */
+  private readonly stats: Array<{ collection: string; rows: number; estimatedRows: number; done: boolean }>;
+
   constructor(
     private readonly client: pg.Client,
     private readonly tables: readonly TableProgress[],
     private readonly fetchSize: number,
     private readonly types: TypeRegistry | undefined,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.stats = tables.map((t) => ({ collection: t.table.collection, rows: 0, estimatedRows: 0, done: false }));
+  }
+
+  progress(): SnapshotProgress[] {
+    return this.stats.map((s) => ({ ...s }));
+  }
+
+  private stat(): (typeof this.stats)[number] {
+    return this.stats[this.idx] as (typeof this.stats)[number];
+  }
 
   /** Opens the transaction, under an exported snapshot when given. */
   async begin(snapshotName: string | null): Promise<void> {
@@ -102,6 +116,7 @@ export class SnapshotReader {
             table: progress.table.collection,
             rows: this.done,
           });
+          this.stat().done = true;
           this.idx++;
           continue;
         }
@@ -162,6 +177,7 @@ export class SnapshotReader {
     }
     this.rowIdx = end;
     this.done += out.length;
+    this.stat().rows = this.done;
     this.report(table);
     return out;
   }
@@ -197,6 +213,7 @@ export class SnapshotReader {
       `SELECT GREATEST(reltuples, 0)::bigint::text AS n FROM pg_class WHERE oid = '${t.sql.replaceAll("'", "''")}'::regclass`,
     );
     this.estimate = Number(est.rows[0]?.n ?? 0);
+    this.stat().estimatedRows = this.estimate;
     this.logger.info('postgres: snapshot of a table starts', {
       table: t.collection,
       estimatedRows: this.estimate,

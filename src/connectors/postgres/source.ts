@@ -20,7 +20,13 @@ import { ConduitError, fatal } from '../../errors/conduit-error.js';
 import { silentLogger, type Logger } from '../../log/logger.js';
 import { MetadataKey } from '../../opencdc/metadata.js';
 import { Operation, type OpenCDCRecord, type StructuredData, type StructuredValue } from '../../opencdc/record.js';
-import { positionOnlyRecord, type ConnectorContext, type Source } from '../../sdk/connector.js';
+import {
+  positionOnlyRecord,
+  type ConnectorContext,
+  type SnapshotProgress,
+  type Source,
+  type SourceProgress,
+} from '../../sdk/connector.js';
 import type { Config } from '../../sdk/params.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, quoteIdent, resolveTables, type TableInfo } from './catalog.js';
@@ -97,8 +103,10 @@ export class PostgresSource implements Source {
   private commitEnds = new WeakMap<Uint8Array, bigint>();
   private heartbeat: NodeJS.Timeout | undefined;
   private heartbeatFailure: Error | undefined;
-  /** WAL the slot holds back, in bytes, as of the last heartbeat. */
-  retainedWalBytes = 0;
+  /** WAL the slot holds back, in bytes, as of the last heartbeat (unknown without heartbeats). */
+  private retainedWalBytes: number | undefined;
+  /** The last snapshot's progress, kept once it is done. */
+  private snapshotProgress: SnapshotProgress[] | undefined;
 
   configure(config: Config, ctx: ConnectorContext): void {
     this.logger = ctx.logger;
@@ -282,6 +290,7 @@ export class PostgresSource implements Source {
     const rows = await reader.next(max);
     if (rows.length === 0) {
       await reader.end();
+      this.snapshotProgress = reader.progress();
       this.snapshot = undefined;
       this.logger.info('postgres: snapshot done; streaming changes');
       this.startCdc({ ...(this.snapshotCdc as CdcPosition), tables: this.collections });
@@ -530,6 +539,14 @@ export class PostgresSource implements Source {
       }
     }
     return out;
+  }
+
+  progress(): SourceProgress {
+    const snapshot = this.snapshot?.progress() ?? this.snapshotProgress;
+    return {
+      ...(this.retainedWalBytes !== undefined && { lagBytes: this.retainedWalBytes }),
+      ...(snapshot !== undefined && { snapshot }),
+    };
   }
 
   private async beat(): Promise<void> {
