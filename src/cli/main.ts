@@ -14,8 +14,7 @@ import { runCommand } from './commands/run.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
 import { Output } from './output.js';
-
-export const VERSION = '0.1.0';
+import { VERSION } from '../version.js';
 
 const GLOBAL = ['json', 'quiet', 'no-color', 'help'];
 
@@ -86,7 +85,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         }
         throw new ConduitError(Code.EngineConfigInvalid, `unknown command "pipelines ${sub ?? ''}"`, {
           suggestion:
-            'use "conduit pipelines validate <path>" or "conduit pipelines schema"; the other pipelines commands need the HTTP API (not served yet)',
+            'use "conduit pipelines validate <path>" or "conduit pipelines schema"; the other pipelines commands (list, describe, start, stop) are not built yet; use the HTTP API of `conduit run`',
         });
       case 'processors':
       case 'processor':

@@ -82,9 +82,42 @@ export const ENGINE_PARAMS: ParamSpecs = {
   'api.enabled': {
     type: 'bool',
     default: 'true',
-    description: 'Accepted for Conduit compatibility (the HTTP API is not served yet).',
+    description: 'Serve the HTTP API (it is served only when a token is configured).',
   },
-  'api.http.address': { type: 'string', default: ':8080', description: 'Accepted for Conduit compatibility.' },
+  'api.http.address': {
+    type: 'string',
+    default: ':8080',
+    description: 'The address of the HTTP API: host:port, e.g. :8080 (every interface) or 127.0.0.1:8080.',
+  },
+  'api.http.auth.token': {
+    type: 'string',
+    default: '',
+    secret: true,
+    description:
+      'The bearer token every API request must send (except /healthz, /readyz). Set it with CONDUIT_API_HTTP_AUTH_TOKEN, not a flag.',
+  },
+  'api.http.auth.token-file': {
+    type: 'string',
+    default: '',
+    description: 'A file holding the API bearer token (surrounding whitespace ignored).',
+  },
+  'api.http.auth.metrics-public': {
+    type: 'bool',
+    default: 'false',
+    description: 'Serve /metrics without the token.',
+  },
+  'api.http.cors.allowed-origins': {
+    type: 'string',
+    list: true,
+    default: '',
+    description: 'Origins allowed to call the HTTP API from a browser (exact, comma-separated); * only on loopback.',
+  },
+  'api.http.max-body-bytes': {
+    type: 'int',
+    default: '1048576',
+    greaterThan: 0,
+    description: 'The largest request body the HTTP API takes.',
+  },
   'api.grpc.address': { type: 'string', default: ':8084', description: 'Accepted for Conduit compatibility.' },
   'connectors.path': {
     type: 'string',

@@ -4,12 +4,23 @@
  * API) call this layer; no logic lives only in either.
  */
 import { Code } from '../errors/codes.js';
-import { ConduitError, fatal, isRetryable, toConduitError } from '../errors/conduit-error.js';
+import { ConduitError, fatal, isRetryable, toConduitError, ValidationErrors } from '../errors/conduit-error.js';
 import type { Logger } from '../log/logger.js';
 import type { PluginRegistry } from '../plugins/registry.js';
-import type { ConnectorConfig, PipelineConfig } from '../provisioning/types.js';
-import { Config, validateSettings } from '../sdk/params.js';
-import { destinationSpecs, sourceSpecs } from '../sdk/sdk-params.js';
+import { randomUUID } from 'node:crypto';
+import { parsePluginRef } from '../plugins/registry.js';
+import { LIMITS } from '../provisioning/validate.js';
+import type {
+  ConnectorConfig,
+  ConnectorType,
+  DLQConfig,
+  PipelineConfig,
+  ProcessorConfig,
+} from '../provisioning/types.js';
+import { DEFAULT_DLQ } from '../provisioning/types.js';
+import { Config, validateSettings, type ParamSpecs } from '../sdk/params.js';
+import { destinationSpecs, processorSpecs, sourceSpecs } from '../sdk/sdk-params.js';
+import { compileCondition } from './processor-chain.js';
 import type { Store, WriteOp } from '../store/store.js';
 import { delay } from '../sdk/abort.js';
 import { RecoveryBackoff } from './backoff.js';
@@ -24,6 +35,8 @@ interface StoredPipeline {
   readonly provisionedBy: ProvisionedBy;
   readonly state: PipelineState;
   readonly createdAt: string;
+  /** When the config last changed (absent in pipelines stored before it was kept). */
+  readonly updatedAt?: string;
 }
 
 interface Entry {
@@ -31,6 +44,7 @@ interface Entry {
   provisionedBy: ProvisionedBy;
   state: PipelineState;
   createdAt: string;
+  updatedAt: string;
   run: PipelineRun | undefined;
   supervisor: Promise<void> | undefined;
   stopRequest: { reason: 'user' | 'system'; force: boolean } | undefined;
@@ -43,6 +57,63 @@ export interface PipelineInfo {
   readonly config: PipelineConfig;
   readonly provisionedBy: ProvisionedBy;
   readonly state: PipelineState;
+  readonly createdAt: string;
+  /** When the config last changed. */
+  readonly updatedAt: string;
+}
+
+/** A connector of a pipeline, as the API shows it. */
+export interface ConnectorInfo {
+  readonly pipelineId: string;
+  readonly config: ConnectorConfig;
+  readonly provisionedBy: ProvisionedBy;
+  /** The pipeline's timestamps: connectors are stored inside their pipeline. */
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** What a processor hangs off: a pipeline (runs on every record) or a connector. */
+export interface ProcessorParent {
+  readonly type: 'pipeline' | 'connector';
+  readonly id: string;
+}
+
+export interface ProcessorInfo {
+  readonly pipelineId: string;
+  readonly parent: ProcessorParent;
+  readonly config: ProcessorConfig;
+  readonly provisionedBy: ProvisionedBy;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/**
+ * Codes of the engine's editing operations (the API's create/update/delete).
+ * To be registered in src/errors/codes.ts; until then the API maps them by name.
+ */
+/** The codes of refused edits (registered in errors/codes.ts). */
+export const EditCode = {
+  ProvisionedByConfig: Code.PipelineProvisionedByConfig,
+  NameExists: Code.PipelineNameExists,
+  HasConnectors: Code.PipelineHasConnectors,
+  HasProcessors: Code.PipelineHasProcessors,
+  ConnectorNotFound: Code.ConnectorNotFound,
+  ConnectorHasProcessors: Code.ConnectorHasProcessors,
+  ProcessorNotFound: Code.ProcessorNotFound,
+} as const;
+
+export interface ConnectorInput {
+  readonly type: ConnectorType;
+  readonly plugin: string;
+  readonly name: string;
+  readonly settings: Readonly<Record<string, string>>;
+}
+
+export interface ProcessorInput {
+  readonly plugin: string;
+  readonly settings: Readonly<Record<string, string>>;
+  readonly workers: number;
+  readonly condition: string;
 }
 
 export interface EngineOptions {
@@ -79,23 +150,51 @@ export class Engine {
   async init(): Promise<void> {
     for (const [, raw] of await this.opts.store.list(StateKey.pipelinePrefix)) {
       const p = JSON.parse(raw) as StoredPipeline;
-      this.entries.set(p.config.id, this.newEntry(p.config, p.provisionedBy, p.state, p.createdAt));
+      const e = this.newEntry(p.config, p.provisionedBy, p.state, p.createdAt);
+      e.updatedAt = p.updatedAt ?? p.createdAt;
+      this.entries.set(p.config.id, e);
     }
   }
 
-  onStatus(listener: StatusListener): void {
+  /** Calls the listener on every status change; returns a function that removes it. */
+  onStatus(listener: StatusListener): () => void {
     this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /**
+   * Starts a pipeline and resolves with its state once its run started (running), or failed
+   * to (recovering, degraded), or after `timeoutMs` with the state it then has.
+   */
+  async startAndWait(id: string, timeoutMs: number): Promise<PipelineState> {
+    let timer: NodeJS.Timeout | undefined;
+    let off: () => void = () => undefined;
+    const changed = new Promise<void>((resolve) => {
+      off = this.onStatus((pid) => {
+        if (pid === id) resolve();
+      });
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    try {
+      this.start(id);
+      await changed;
+    } finally {
+      off();
+      clearTimeout(timer);
+    }
+    return this.mustGet(id).state;
   }
 
   list(): PipelineInfo[] {
-    return [...this.entries.values()]
-      .map((e) => ({ id: e.config.id, config: e.config, provisionedBy: e.provisionedBy, state: e.state }))
-      .sort((a, b) => a.id.localeCompare(b.id));
+    return [...this.entries.values()].map(info).sort((a, b) => a.id.localeCompare(b.id));
   }
 
   get(id: string): PipelineInfo | undefined {
     const e = this.entries.get(id);
-    return e === undefined ? undefined : { id, config: e.config, provisionedBy: e.provisionedBy, state: e.state };
+    return e === undefined ? undefined : info(e);
   }
 
   /**
@@ -139,6 +238,7 @@ export class Engine {
         // Only where it sits in its file (or the order of keys) changed: keep it for messages, restart nothing.
         if (JSON.stringify(e.config) !== JSON.stringify(p)) {
           e.config = p;
+          e.updatedAt = new Date().toISOString();
           await this.save(e);
         }
         continue;
@@ -147,6 +247,7 @@ export class Engine {
       if (e.supervisor !== undefined) await this.stop(p.id, { reason: 'system' });
       await this.forgetReplacedConnectors(e.config, p);
       e.config = p;
+      e.updatedAt = new Date().toISOString();
       await this.save(e);
       result.updated.push(p.id);
     }
@@ -170,6 +271,12 @@ export class Engine {
     if (e.supervisor !== undefined) {
       throw new ConduitError(Code.PipelineRunning, `pipeline ${id} is already running`, {
         suggestion: 'stop it first',
+      });
+    }
+    const types = new Set(e.config.connectors.map((c) => c.type));
+    if (!types.has('source') || !types.has('destination')) {
+      throw new ConduitError(Code.PipelineInvalid, `pipeline ${id} needs at least one source and one destination`, {
+        suggestion: `add ${types.has('source') ? 'a destination' : 'a source'} connector first`,
       });
     }
     this.launch(e);
@@ -230,6 +337,386 @@ export class Engine {
     }
     await this.opts.store.write(ops);
     this.entries.delete(id);
+  }
+
+  // ---- editing (the API's create, update and delete) ------------------------------------------
+  //
+  // Pipelines from files are read-only here, and a running (or recovering) pipeline cannot be
+  // edited: stop it first, as in Conduit. Each edit replaces the pipeline's config and stores it
+  // in one write; a connector that goes also loses its position and stored state. Config paths in
+  // errors point into Conduit's API messages (`/config/name`, `/config/settings/<key>`, `/plugin`).
+
+  /** Creates an empty, stopped pipeline; its ID is generated. */
+  async createPipeline(input: { name: string; description: string }): Promise<PipelineInfo> {
+    this.checkPipelineFields(input, undefined);
+    const id = randomUUID();
+    const config: PipelineConfig = {
+      id,
+      status: 'stopped',
+      name: input.name,
+      description: input.description,
+      connectors: [],
+      processors: [],
+      dlq: DEFAULT_DLQ,
+      origin: {},
+    };
+    const e = this.newEntry(config, 'api', this.state(PipelineStatus.UserStopped), new Date().toISOString());
+    this.entries.set(id, e);
+    await this.save(e);
+    return info(e);
+  }
+
+  /** Changes a pipeline's name and description. */
+  async updatePipeline(id: string, input: { name: string; description: string }): Promise<PipelineInfo> {
+    this.checkPipelineFields(input, id);
+    return info(await this.edit(id, (c) => ({ ...c, name: input.name, description: input.description })));
+  }
+
+  /** Deletes an API pipeline that has no connectors or processors left (Conduit's rule). */
+  async deletePipeline(id: string): Promise<void> {
+    const e = this.editable(id);
+    if (e.config.connectors.length > 0) {
+      throw new ConduitError(EditCode.HasConnectors, `pipeline ${id} still has connectors`, {
+        suggestion: 'delete its connectors first',
+      });
+    }
+    if (e.config.processors.length > 0) {
+      throw new ConduitError(EditCode.HasProcessors, `pipeline ${id} still has processors`, {
+        suggestion: 'delete its processors first',
+      });
+    }
+    await this.delete(id);
+  }
+
+  /** Replaces a pipeline's dead-letter queue. */
+  async updateDLQ(id: string, dlq: Omit<DLQConfig, 'plugin'>): Promise<PipelineInfo> {
+    const e = this.editable(id);
+    const { name } = this.connectorSpecs('destination', dlq.pluginRef, '/plugin');
+    this.checkSettings('destination', dlq.pluginRef, dlq.settings, '/settings');
+    for (const [key, v] of [
+      ['windowSize', dlq.windowSize],
+      ['windowNackThreshold', dlq.windowNackThreshold],
+    ] as const) {
+      if (!Number.isSafeInteger(v) || v < 0) {
+        throw new ConduitError(Code.ConfigFieldInvalid, `${key} must be a whole number, 0 or more`, {
+          configPath: `/${key}`,
+          suggestion: 'use a number such as 1',
+        });
+      }
+    }
+    return info(await this.edit(e.config.id, (c) => ({ ...c, dlq: { ...dlq, plugin: name } })));
+  }
+
+  /** Every connector of every pipeline, or of one pipeline. */
+  connectors(pipelineId?: string): ConnectorInfo[] {
+    const out: ConnectorInfo[] = [];
+    for (const p of this.list()) {
+      if (pipelineId !== undefined && p.id !== pipelineId) continue;
+      for (const c of p.config.connectors) out.push(connectorInfo(p, c));
+    }
+    return out;
+  }
+
+  connector(id: string): ConnectorInfo | undefined {
+    const e = this.entryOfConnector(id);
+    const c = e?.config.connectors.find((x) => x.id === id);
+    return e === undefined || c === undefined ? undefined : connectorInfo(info(e), c);
+  }
+
+  /** The base64 position a source last checkpointed, if any. */
+  async sourcePosition(connectorId: string): Promise<string | undefined> {
+    const raw = await this.opts.store.get(StateKey.position(connectorId));
+    return raw === undefined ? undefined : (JSON.parse(raw) as { position: string }).position;
+  }
+
+  /** Checks a connector's plugin and settings without creating it; throws every problem. */
+  validateConnector(type: ConnectorType, plugin: string, settings: Readonly<Record<string, string>>): void {
+    this.checkSettings(type, plugin, settings, '/config/settings');
+  }
+
+  /** Adds a connector to a stopped API pipeline; its ID is `<pipelineID>:<generated>`. */
+  async createConnector(pipelineId: string, input: ConnectorInput): Promise<ConnectorInfo> {
+    this.editable(pipelineId);
+    this.checkConnectorName(input.name);
+    this.checkSettings(input.type, input.plugin, input.settings, '/config/settings');
+    const c: ConnectorConfig = {
+      id: `${pipelineId}:${randomUUID()}`,
+      type: input.type,
+      plugin: parsePluginRef(input.plugin).name,
+      pluginRef: input.plugin,
+      name: input.name,
+      settings: { ...input.settings },
+      processors: [],
+    };
+    const e = await this.edit(pipelineId, (p) => ({ ...p, connectors: [...p.connectors, c] }));
+    return connectorInfo(info(e), c);
+  }
+
+  /** Changes a connector's name and settings, and optionally its plugin; its type stays (Conduit's rule). */
+  async updateConnector(
+    id: string,
+    input: { name: string; settings: Readonly<Record<string, string>>; plugin?: string },
+  ): Promise<ConnectorInfo> {
+    const { e, c } = this.mustGetConnector(id);
+    this.editable(e.config.id);
+    this.checkConnectorName(input.name);
+    const pluginRef = input.plugin === undefined || input.plugin === '' ? c.pluginRef : input.plugin;
+    this.checkSettings(c.type, pluginRef, input.settings, '/config/settings');
+    const next: ConnectorConfig = {
+      ...c,
+      plugin: parsePluginRef(pluginRef).name,
+      pluginRef,
+      name: input.name,
+      settings: { ...input.settings },
+    };
+    const after = await this.edit(e.config.id, (p) => ({
+      ...p,
+      connectors: p.connectors.map((x) => (x.id === id ? next : x)),
+    }));
+    return connectorInfo(info(after), next);
+  }
+
+  /** Deletes a connector with no processors; its position and state go, and its onDeleted hook runs. */
+  async deleteConnector(id: string): Promise<void> {
+    const { e, c } = this.mustGetConnector(id);
+    this.editable(e.config.id);
+    if (c.processors.length > 0) {
+      throw new ConduitError(EditCode.ConnectorHasProcessors, `connector ${id} still has processors`, {
+        suggestion: 'delete its processors first',
+      });
+    }
+    await this.edit(e.config.id, (p) => ({ ...p, connectors: p.connectors.filter((x) => x.id !== id) }));
+    await this.connectorDeleted(c);
+    await this.opts.store.write([
+      { key: StateKey.position(id), value: null },
+      { key: StateKey.connector(id), value: null },
+    ]);
+  }
+
+  /** Every processor, or those of the given parents (pipeline or connector IDs). */
+  processors(parentIds?: readonly string[]): ProcessorInfo[] {
+    const wanted = parentIds === undefined || parentIds.length === 0 ? undefined : new Set(parentIds);
+    return this.list()
+      .flatMap((p) => allProcessors(p))
+      .filter((x) => wanted === undefined || wanted.has(x.parent.id));
+  }
+
+  processor(id: string): ProcessorInfo | undefined {
+    for (const p of this.list()) {
+      const found = allProcessors(p).find((x) => x.config.id === id);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  /** Adds a processor to a pipeline or connector of a stopped API pipeline; its ID is `<parentID>:<generated>`. */
+  async createProcessor(parent: ProcessorParent, input: ProcessorInput): Promise<ProcessorInfo> {
+    const pipelineId = parent.type === 'pipeline' ? parent.id : this.entryOfConnector(parent.id)?.config.id;
+    if (pipelineId === undefined || (parent.type === 'pipeline' && !this.entries.has(parent.id))) {
+      const what = parent.type === 'pipeline' ? 'pipeline' : 'connector';
+      throw new ConduitError(
+        parent.type === 'pipeline' ? Code.PipelineNotFound : EditCode.ConnectorNotFound,
+        `no ${what} with ID "${parent.id}"`,
+        { configPath: '/parent/id', suggestion: `check the ${what} ID` },
+      );
+    }
+    this.editable(pipelineId);
+    const id = `${parent.id}:${randomUUID()}`;
+    const proc = this.processorConfig(id, input);
+    const e = await this.edit(pipelineId, (p) =>
+      parent.type === 'pipeline'
+        ? { ...p, processors: [...p.processors, proc] }
+        : {
+            ...p,
+            connectors: p.connectors.map((c) =>
+              c.id === parent.id ? { ...c, processors: [...c.processors, proc] } : c,
+            ),
+          },
+    );
+    return { pipelineId, parent, config: proc, ...timestamps(e) };
+  }
+
+  /** Changes a processor's settings and workers, and optionally its plugin; condition and parent stay. */
+  async updateProcessor(
+    id: string,
+    input: { plugin?: string; settings: Readonly<Record<string, string>>; workers: number },
+  ): Promise<ProcessorInfo> {
+    const found = this.mustGetProcessor(id);
+    this.editable(found.pipelineId);
+    const plugin = input.plugin === undefined || input.plugin === '' ? found.config.pluginRef : input.plugin;
+    const next = this.processorConfig(id, { ...input, plugin, condition: found.config.condition });
+    const e = await this.edit(found.pipelineId, (p) => replaceProcessor(p, id, () => next));
+    return { ...found, config: next, ...timestamps(e) };
+  }
+
+  async deleteProcessor(id: string): Promise<void> {
+    const found = this.mustGetProcessor(id);
+    this.editable(found.pipelineId);
+    await this.edit(found.pipelineId, (p) => replaceProcessor(p, id, () => undefined));
+  }
+
+  private processorConfig(id: string, input: ProcessorInput): ProcessorConfig {
+    const plugin = this.opts.registry.processor(input.plugin);
+    if (plugin === undefined || input.plugin.trim() === '') {
+      throw new ConduitError(Code.ProcessorPluginNotFound, `processor plugin "${input.plugin}" is not known`, {
+        configPath: '/plugin',
+        suggestion: `use one of: ${this.opts.registry
+          .processors()
+          .map((p) => p.name)
+          .join(', ')}`,
+      });
+    }
+    const name = parsePluginRef(input.plugin).name;
+    throwAll(
+      validateSettings(processorSpecs(plugin.params), input.settings, { pathPrefix: '/config/settings', plugin: name })
+        .errors,
+    );
+    if (!Number.isSafeInteger(input.workers) || input.workers < 0) {
+      throw new ConduitError(Code.ConfigFieldInvalid, 'workers must be a whole number, 0 or more', {
+        configPath: '/config/workers',
+        suggestion: 'use 1 (0 means 1)',
+      });
+    }
+    try {
+      compileCondition(input.condition, id);
+    } catch (err) {
+      throw new ConduitError(Code.ConfigFieldInvalid, `the condition is not a valid template: ${errorText(err)}`, {
+        configPath: '/condition',
+        suggestion: 'write a Go template that prints true or false, e.g. {{ eq .Metadata.kind "a" }}',
+      });
+    }
+    return {
+      id,
+      plugin: name,
+      pluginRef: input.plugin,
+      condition: input.condition,
+      settings: { ...input.settings },
+      workers: input.workers === 0 ? 1 : input.workers,
+    };
+  }
+
+  /** The pipeline, if the API may change it: made through the API, and not running. */
+  private editable(id: string): Entry {
+    const e = this.mustGet(id);
+    if (e.provisionedBy === 'config') {
+      throw new ConduitError(
+        EditCode.ProvisionedByConfig,
+        `pipeline ${id} comes from a pipeline file and cannot be changed through the API`,
+        { file: e.config.origin?.file, suggestion: 'edit the pipeline file and restart conduit' },
+      );
+    }
+    if (e.supervisor !== undefined) {
+      throw new ConduitError(Code.PipelineRunning, `pipeline ${id} is running; stop it before changing it`, {
+        suggestion: 'stop the pipeline, change it, then start it again',
+      });
+    }
+    return e;
+  }
+
+  /** Applies a change to an editable pipeline's config and stores it. */
+  private async edit(id: string, change: (c: PipelineConfig) => PipelineConfig): Promise<Entry> {
+    const e = this.editable(id);
+    e.config = change(e.config);
+    e.updatedAt = new Date().toISOString();
+    await this.save(e);
+    return e;
+  }
+
+  private checkPipelineFields(input: { name: string; description: string }, self: string | undefined): void {
+    if (input.name.trim() === '') {
+      throw new ConduitError(Code.ConfigFieldRequired, 'a pipeline needs a name', {
+        configPath: '/config/name',
+        suggestion: 'set config.name',
+      });
+    }
+    if (input.name.length > LIMITS.pipelineName) {
+      throw new ConduitError(Code.ConfigFieldTooLong, `the name is longer than ${LIMITS.pipelineName} characters`, {
+        configPath: '/config/name',
+        suggestion: `shorten it to ${LIMITS.pipelineName} characters or fewer`,
+      });
+    }
+    if (input.description.length > LIMITS.pipelineDescription) {
+      throw new ConduitError(
+        Code.ConfigFieldTooLong,
+        `the description is longer than ${LIMITS.pipelineDescription} characters`,
+        { configPath: '/config/description', suggestion: 'shorten it' },
+      );
+    }
+    for (const e of this.entries.values()) {
+      if (e.config.id !== self && e.config.name === input.name) {
+        throw new ConduitError(EditCode.NameExists, `a pipeline named "${input.name}" exists already`, {
+          configPath: '/config/name',
+          suggestion: 'choose another name',
+        });
+      }
+    }
+  }
+
+  private checkConnectorName(name: string): void {
+    if (name.length > LIMITS.connectorName) {
+      throw new ConduitError(Code.ConfigFieldTooLong, `the name is longer than ${LIMITS.connectorName} characters`, {
+        configPath: '/config/name',
+        suggestion: `shorten it to ${LIMITS.connectorName} characters or fewer`,
+      });
+    }
+  }
+
+  private connectorSpecs(type: ConnectorType, ref: string, at: string): { specs: ParamSpecs; name: string } {
+    const plugin = ref.trim() === '' ? undefined : this.opts.registry.connector(ref);
+    const name = parsePluginRef(ref).name;
+    if (plugin === undefined) {
+      throw new ConduitError(Code.PluginNotFound, `connector plugin "${ref}" is not known`, {
+        configPath: at,
+        suggestion: `use one of: ${this.opts.registry
+          .connectors()
+          .map((p) => p.name)
+          .join(', ')}`,
+      });
+    }
+    const side = type === 'source' ? plugin.source : plugin.destination;
+    if (side === undefined) {
+      throw new ConduitError(Code.PluginTypeUnsupported, `plugin "${name}" cannot be used as a ${type}`, {
+        configPath: at,
+        suggestion: `pick a plugin that has a ${type}`,
+      });
+    }
+    return { specs: type === 'source' ? sourceSpecs(side.params) : destinationSpecs(side.params), name };
+  }
+
+  private checkSettings(
+    type: ConnectorType,
+    ref: string,
+    settings: Readonly<Record<string, string>>,
+    at: string,
+  ): void {
+    const { specs, name } = this.connectorSpecs(type, ref, '/plugin');
+    throwAll(validateSettings(specs, settings, { pathPrefix: at, plugin: name }).errors);
+  }
+
+  private entryOfConnector(id: string): Entry | undefined {
+    for (const e of this.entries.values()) if (e.config.connectors.some((c) => c.id === id)) return e;
+    return undefined;
+  }
+
+  private mustGetConnector(id: string): { e: Entry; c: ConnectorConfig } {
+    const e = this.entryOfConnector(id);
+    const c = e?.config.connectors.find((x) => x.id === id);
+    if (e === undefined || c === undefined) {
+      throw new ConduitError(EditCode.ConnectorNotFound, `no connector with ID "${id}"`, {
+        suggestion: 'list the connectors to see their IDs',
+      });
+    }
+    return { e, c };
+  }
+
+  private mustGetProcessor(id: string): ProcessorInfo {
+    const p = this.processor(id);
+    if (p === undefined) {
+      throw new ConduitError(EditCode.ProcessorNotFound, `no processor with ID "${id}"`, {
+        suggestion: 'list the processors to see their IDs',
+      });
+    }
+    return p;
   }
 
   // ---- supervision ----------------------------------------------------------------------------
@@ -351,6 +838,7 @@ export class Engine {
       provisionedBy: e.provisionedBy,
       state: e.state,
       createdAt: e.createdAt,
+      updatedAt: e.updatedAt,
     };
     return this.opts.store.write([{ key: StateKey.pipeline(e.config.id), value: JSON.stringify(stored) }]);
   }
@@ -366,6 +854,7 @@ export class Engine {
       provisionedBy,
       state,
       createdAt,
+      updatedAt: createdAt,
       run: undefined,
       supervisor: undefined,
       stopRequest: undefined,
@@ -413,6 +902,71 @@ export class Engine {
       this.log.warn('connector cleanup on delete failed', { connector: c.id, error: err });
     }
   }
+}
+
+function info(e: Entry): PipelineInfo {
+  return {
+    id: e.config.id,
+    config: e.config,
+    provisionedBy: e.provisionedBy,
+    state: e.state,
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
+  };
+}
+
+function timestamps(e: Entry): { createdAt: string; updatedAt: string; provisionedBy: ProvisionedBy } {
+  return { createdAt: e.createdAt, updatedAt: e.updatedAt, provisionedBy: e.provisionedBy };
+}
+
+function connectorInfo(p: PipelineInfo, c: ConnectorConfig): ConnectorInfo {
+  return {
+    pipelineId: p.id,
+    config: c,
+    provisionedBy: p.provisionedBy,
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+  };
+}
+
+/** A pipeline's processors, then each connector's, in config order. */
+function allProcessors(p: PipelineInfo): ProcessorInfo[] {
+  const base = { pipelineId: p.id, provisionedBy: p.provisionedBy, createdAt: p.createdAt, updatedAt: p.updatedAt };
+  return [
+    ...p.config.processors.map((config) => ({ ...base, parent: { type: 'pipeline' as const, id: p.id }, config })),
+    ...p.config.connectors.flatMap((c) =>
+      c.processors.map((config) => ({ ...base, parent: { type: 'connector' as const, id: c.id }, config })),
+    ),
+  ];
+}
+
+/** The config with the processor `id` replaced by what `f` returns (or removed when undefined). */
+function replaceProcessor(
+  p: PipelineConfig,
+  id: string,
+  f: (old: ProcessorConfig) => ProcessorConfig | undefined,
+): PipelineConfig {
+  const swap = (list: readonly ProcessorConfig[]): ProcessorConfig[] =>
+    list.flatMap((x) => {
+      if (x.id !== id) return [x];
+      const y = f(x);
+      return y === undefined ? [] : [y];
+    });
+  return {
+    ...p,
+    processors: swap(p.processors),
+    connectors: p.connectors.map((c) => ({ ...c, processors: swap(c.processors) })),
+  };
+}
+
+/** Throws the problems found: one as itself, several together. */
+function throwAll(errors: readonly ConduitError[]): void {
+  if (errors.length === 1 && errors[0] !== undefined) throw errors[0];
+  if (errors.length > 1) throw new ValidationErrors(errors);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Same pipeline config, ignoring where it came from and the order of object keys (settings maps). */

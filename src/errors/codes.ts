@@ -82,6 +82,58 @@ export const Code = {
     'The pipeline failed more often than recovery allows.',
   ),
   PipelineForceStopped: define('pipeline.force_stopped', 'runtime', false, 'The pipeline was stopped by force.'),
+  // Editing pipelines, connectors and processors (the HTTP API).
+  PipelineProvisionedByConfig: define(
+    'pipeline.provisioned_by_config',
+    'input',
+    false,
+    'A pipeline from a pipeline file cannot be changed through the API; edit the file.',
+  ),
+  PipelineNameExists: define('pipeline.name_exists', 'input', false, 'Another pipeline has that name.'),
+  PipelineHasConnectors: define(
+    'pipeline.has_connectors',
+    'input',
+    false,
+    'Delete the connectors of the pipeline first.',
+  ),
+  PipelineHasProcessors: define(
+    'pipeline.has_processors',
+    'input',
+    false,
+    'Delete the processors of the pipeline first.',
+  ),
+  ConnectorNotFound: define('connector.not_found', 'input', false, 'No connector has that ID.'),
+  ConnectorHasProcessors: define(
+    'connector.has_processors',
+    'input',
+    false,
+    'Delete the processors of the connector first.',
+  ),
+  ProcessorNotFound: define('processor.not_found', 'input', false, 'No processor has that ID.'),
+  // The HTTP API.
+  ApiUnauthenticated: define('api.unauthenticated', 'input', false, 'No bearer token, or a wrong one.'),
+  ApiBodyMalformed: define('api.body_malformed', 'input', false, 'The request body is not JSON.'),
+  ApiBodyTooLarge: define(
+    'api.body_too_large',
+    'input',
+    false,
+    'The request body is larger than api.http.max-body-bytes.',
+  ),
+  ApiRouteNotFound: define('api.route_not_found', 'input', false, 'No route has that path.'),
+  ApiMethodNotAllowed: define('api.method_not_allowed', 'input', false, 'The path exists, not with that method.'),
+  ApiNotImplemented: define(
+    'api.not_implemented',
+    'input',
+    false,
+    "A route of Conduit's API this engine does not serve yet.",
+  ),
+  ApiRedactedSetting: define(
+    'api.redacted_setting',
+    'input',
+    false,
+    'A setting sent as *** has no stored value to keep.',
+  ),
+  ApiOriginNotAllowed: define('api.origin_not_allowed', 'input', false, 'A CORS request from an origin not allowed.'),
   // Connectors at run time.
   ConnectorOpenFailed: define('connector.open_failed', 'runtime', true, 'A connector failed to open.'),
   ConnectorReadFailed: define('connector.read_failed', 'runtime', true, 'A source failed to read.'),

@@ -4,6 +4,7 @@
  * signal. The first SIGINT/SIGTERM drains and checkpoints (exit 0); a second
  * exits at once with 130/143.
  */
+import { startApi, type ApiServer } from '../../api/index.js';
 import { resolveEngineConfig, type EngineConfig } from '../../config/engine-config.js';
 import { Engine } from '../../engine/engine.js';
 import { PipelineStatus } from '../../engine/types.js';
@@ -73,20 +74,34 @@ export async function runCommand(flags: Record<string, string>, out: Output): Pr
     format: out.json ? 'json' : cfg.log.format,
     write: (l) => process.stdout.write(l),
   });
-  const handle = await bootEngine(cfg, builtinRegistry(), logger);
+  const registry = builtinRegistry();
+  const handle = await bootEngine(cfg, registry, logger);
+  let api: ApiServer | undefined;
+  try {
+    api = await startApi(handle.engine, registry, logger, cfg.settings);
+  } catch (e) {
+    await handle.engine.shutdown(cfg.drainTimeoutMs);
+    await handle.store.close();
+    throw e;
+  }
   logger.info('conduit is running', {
     pipelines: handle.engine.list().length,
     store: cfg.store.type,
     pipelinesPath: cfg.pipelinesPath,
   });
-  const code = await waitForStop(handle, cfg, exitAfterMs);
+  const code = await waitForStop(handle, cfg, exitAfterMs, api);
   return code === ExitCode.Ok ? out.success('run', 'stopped after draining all pipelines') : code;
 }
 
 /** How long after the drain timeout a stop may still take before the process exits anyway. */
 const FORCE_GRACE_MS = 5_000;
 
-function waitForStop(h: RunHandle, cfg: EngineConfig, exitAfterMs: number | undefined): Promise<number> {
+function waitForStop(
+  h: RunHandle,
+  cfg: EngineConfig,
+  exitAfterMs: number | undefined,
+  api: ApiServer | undefined,
+): Promise<number> {
   return new Promise((done) => {
     const release = keepProcessAlive();
     const resolve = (code: number): void => {
@@ -106,8 +121,9 @@ function waitForStop(h: RunHandle, cfg: EngineConfig, exitAfterMs: number | unde
         });
         process.exit(ExitCode.Internal);
       }, cfg.drainTimeoutMs + FORCE_GRACE_MS).unref();
-      void h.engine
-        .shutdown(cfg.drainTimeoutMs)
+      // The API goes first: no request may start a pipeline while the engine drains.
+      void (api?.close() ?? Promise.resolve())
+        .then(() => h.engine.shutdown(cfg.drainTimeoutMs))
         .then(() => h.store.close())
         .then(
           () => resolve(code),
