@@ -32,7 +32,7 @@ import type { Store } from '../store/store.js';
 import { ByteBudget } from './byte-budget.js';
 import { Channel } from './channel.js';
 import { DlqHandler } from './dlq.js';
-import { compileCondition, runChain, type ProcessorNode } from './processor-chain.js';
+import { createProcessorNode, openNode, runChain, teardownNode, type ProcessorNode } from './processor-chain.js';
 import { RateLimiter } from './rate-limiter.js';
 import { estimateBatchSize } from './size.js';
 import { canonicalJson, StateKey, type StoredConnector, type StoredPosition } from './state-keys.js';
@@ -268,24 +268,14 @@ export class PipelineRun {
     if (plugin === undefined) {
       throw fatal(Code.ProcessorPluginNotFound, `processor ${p.id}: no processor plugin "${p.plugin}"`);
     }
-    const processor = plugin.create();
     const config = this.configFor(processorSpecs(plugin.params), p.settings, p.id, p.plugin);
-    const node: ProcessorNode = {
-      id: p.id,
-      plugin: p.plugin,
-      processor,
-      condition: compileCondition(p.condition, p.id),
-      workers: Math.max(1, p.workers),
-    };
-    const configured = processor.configure(config, {
+    // `workers` instances, each configured like the first (processor-chain.ts).
+    const { node, configured } = createProcessorNode(p, plugin, config, {
       processorId: p.id,
       pipelineId: this.id,
       logger: this.log.with({ processor: p.id }),
     });
-    if (configured instanceof Promise) {
-      configured.catch(() => undefined); // observed in open(); never an unhandled rejection meanwhile
-      this.pendingConfigure.push(configured);
-    }
+    if (configured !== undefined) this.pendingConfigure.push(configured);
     return node;
   }
 
@@ -320,7 +310,7 @@ export class PipelineRun {
     await Promise.all(this.pendingConfigure);
     const store = this.deps.store;
     const stateWrites: Array<{ key: string; value: string }> = [];
-    for (const p of this.allProcessors()) await p.processor.open?.();
+    for (const p of this.allProcessors()) await openNode(p);
     for (const d of this.destinations) {
       const ctx = {
         connectorId: d.cfg.id,
@@ -671,10 +661,7 @@ export class PipelineRun {
       const dest = this.dlqDestination.instance;
       all.push({ id: `${this.id}:dlq`, teardown: () => dest.teardown() });
     }
-    for (const p of this.allProcessors()) {
-      const proc = p.processor;
-      if (proc.teardown !== undefined) all.push({ id: p.id, teardown: () => proc.teardown?.() ?? Promise.resolve() });
-    }
+    for (const p of this.allProcessors()) all.push({ id: p.id, teardown: () => teardownNode(p) });
     for (const c of all) {
       try {
         await c.teardown();

@@ -3,20 +3,126 @@
  * Go template whose output parses as a bool): records for which it is false
  * pass the node untouched. Results: a record goes on, FILTERED drops it (it
  * counts as delivered), a RecordError nacks it, a MultiRecord splits it.
+ *
+ * `workers` > 1: the node holds that many instances of its processor, each
+ * configured and opened like the first; a batch is split into up to `workers`
+ * contiguous sub-batches processed concurrently, one per instance, and the
+ * results are joined in input order (docs/design/0002-processor-workers.md).
  */
 import { Code } from '../errors/codes.js';
-import { ConduitError } from '../errors/conduit-error.js';
+import { ConduitError, fatal } from '../errors/conduit-error.js';
 import type { OpenCDCRecord } from '../opencdc/record.js';
-import { parseBool } from '../sdk/params.js';
-import { FILTERED, MultiRecord, RecordError, type ProcessedRecord, type Processor } from '../sdk/processor.js';
+import { parseBool, type Config } from '../sdk/params.js';
+import {
+  FILTERED,
+  MultiRecord,
+  RecordError,
+  type ProcessedRecord,
+  type Processor,
+  type ProcessorContext,
+  type ProcessorPlugin,
+} from '../sdk/processor.js';
 import { compileTemplate } from '../template/index.js';
 
 export interface ProcessorNode {
   readonly id: string;
   readonly plugin: string;
+  /** The first instance. */
   readonly processor: Processor;
   readonly condition: ((r: OpenCDCRecord) => boolean) | undefined;
+  /** How many sub-batches of one batch run concurrently; at least 1. */
   readonly workers: number;
+  /**
+   * The other `workers - 1` instances, configured and opened like `processor`.
+   * When absent, the sub-batches all go to `processor`.
+   */
+  readonly replicas?: readonly Processor[];
+}
+
+/** Every instance of a node: `processor` first, then its replicas. */
+export function instancesOf(node: ProcessorNode): readonly Processor[] {
+  return node.replicas === undefined || node.replicas.length === 0
+    ? [node.processor]
+    : [node.processor, ...node.replicas];
+}
+
+/** What {@link createProcessorNode} needs to know about one processor of a pipeline. */
+export interface ProcessorNodeConfig {
+  /** Full ID, `<parentID>:<id>`. */
+  readonly id: string;
+  readonly plugin: string;
+  readonly condition: string;
+  readonly workers: number;
+}
+
+/**
+ * Creates a node's `workers` instances and configures each one with the same
+ * settings. A synchronous configure that throws throws here; the returned
+ * `configured` settles when every asynchronous configure has (undefined when
+ * none was asynchronous). Open the instances with {@link openNode}, tear them
+ * down with {@link teardownNode}.
+ *
+ * @throws ConduitError `config.field_invalid` at `/processors/<id>/workers`
+ *   when `workers` is not a whole number of at least 1.
+ */
+export function createProcessorNode(
+  p: ProcessorNodeConfig,
+  plugin: ProcessorPlugin,
+  config: Config,
+  ctx: ProcessorContext,
+): { node: ProcessorNode; configured: Promise<void> | undefined } {
+  const workers = checkWorkers(p.workers, p.id);
+  const condition = compileCondition(p.condition, p.id);
+  const instances: Processor[] = [];
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < workers; i++) {
+    const processor = plugin.create();
+    instances.push(processor);
+    const configured = processor.configure(config, ctx);
+    if (configured instanceof Promise) pending.push(configured);
+  }
+  const [first, ...replicas] = instances as [Processor, ...Processor[]];
+  const node: ProcessorNode = { id: p.id, plugin: p.plugin, processor: first, condition, workers, replicas };
+  if (pending.length === 0) return { node, configured: undefined };
+  const configured = Promise.all(pending).then(() => undefined);
+  configured.catch(() => undefined); // the caller observes it; never an unhandled rejection meanwhile
+  return { node, configured };
+}
+
+/** Validates a `workers` setting: a whole number, at least 1. */
+export function checkWorkers(workers: number, processorId: string): number {
+  if (Number.isSafeInteger(workers) && workers >= 1) return workers;
+  throw fatal(
+    Code.ConfigFieldInvalid,
+    `"workers" of processor ${processorId} is ${String(workers)}; it must be a whole number of at least 1`,
+    {
+      configPath: `/processors/${processorId}/workers`,
+      suggestion: 'set workers to 1 (the default) or more',
+    },
+  );
+}
+
+/** Opens every instance of a node, one after the other. */
+export async function openNode(node: ProcessorNode): Promise<void> {
+  for (const p of instancesOf(node)) await p.open?.();
+}
+
+/**
+ * Tears down every instance of a node, even when one fails; the first failure
+ * is thrown once all were tried.
+ */
+export async function teardownNode(node: ProcessorNode): Promise<void> {
+  let first: unknown;
+  let failed = false;
+  for (const p of instancesOf(node)) {
+    try {
+      await p.teardown?.();
+    } catch (e) {
+      if (!failed) first = e;
+      failed = true;
+    }
+  }
+  if (failed) throw first;
 }
 
 /** Called for each record a node fails; the chain goes on with the others. */
@@ -85,19 +191,38 @@ async function runNode(node: ProcessorNode, records: OpenCDCRecord[], nack: Nack
 }
 
 async function processAll(node: ProcessorNode, records: OpenCDCRecord[]): Promise<ProcessedRecord[]> {
+  const n = Math.min(node.workers, records.length);
+  if (n <= 1) return processPart(node, node.processor, records);
+  // Several workers: contiguous sub-batches, one per instance, joined back in input order.
+  const instances = instancesOf(node);
+  const base = Math.floor(records.length / n);
+  const extra = records.length % n;
+  const parts: Promise<ProcessedRecord[]>[] = [];
+  let start = 0;
+  for (let i = 0; i < n; i++) {
+    const end = start + base + (i < extra ? 1 : 0);
+    parts.push(processPart(node, instances[i % instances.length] as Processor, records.slice(start, end)));
+    start = end;
+  }
+  const results = await Promise.all(parts);
+  return results.flat();
+}
+
+/** One processor call; a processor that throws fails the records it was given, and only those. */
+async function processPart(
+  node: ProcessorNode,
+  processor: Processor,
+  records: OpenCDCRecord[],
+): Promise<ProcessedRecord[]> {
+  let results: ProcessedRecord[];
   try {
-    if (node.workers <= 1 || records.length < node.workers * 2) return await node.processor.process(records);
-    // Several workers: process chunks concurrently, keep the output in input order.
-    const size = Math.ceil(records.length / node.workers);
-    const chunks: OpenCDCRecord[][] = [];
-    for (let i = 0; i < records.length; i += size) chunks.push(records.slice(i, i + size));
-    const parts = await Promise.all(chunks.map(async (c) => node.processor.process(c)));
-    return parts.flat();
+    results = await processor.process(records);
   } catch (e) {
-    // A processor that throws fails the whole batch it was given.
     const err = asError(e);
     return records.map(() => new RecordError(err));
   }
+  if (results.length !== records.length) throw wrongCount(node, records.length, results.length);
+  return results;
 }
 
 function collect(

@@ -9,7 +9,13 @@
 import { readFile } from 'node:fs/promises';
 import { Code, ExitCode } from '../../errors/codes.js';
 import { ConduitError, ValidationErrors, toConduitError, type ErrorJSON } from '../../errors/conduit-error.js';
-import { compileCondition, runChain, type ProcessorNode } from '../../engine/processor-chain.js';
+import {
+  createProcessorNode,
+  openNode,
+  runChain,
+  teardownNode,
+  type ProcessorNode,
+} from '../../engine/processor-chain.js';
 import { createLogger } from '../../log/logger.js';
 import { redactText } from '../../log/redact.js';
 import { decodeRecord, encodeRecord } from '../../opencdc/json.js';
@@ -65,7 +71,7 @@ export async function processorsTestCommand(
   const nodes: ProcessorNode[] = [];
   try {
     for (const p of configs) nodes.push(await buildNode(p, pipeline.id, registry, logger));
-    for (const n of nodes) await n.processor.open?.();
+    for (const n of nodes) await openNode(n);
 
     // The line each record came from, kept by identity through the chain (processors may change records in place).
     const lineOf = new Map<OpenCDCRecord, number>(records.map((r) => [r.record, r.line]));
@@ -105,7 +111,7 @@ export async function processorsTestCommand(
     if (!out.opts.quiet) out.opts.stderr(`${summary}\n`);
     return ExitCode.Ok;
   } finally {
-    for (const n of nodes) await n.processor.teardown?.().catch(() => undefined);
+    for (const n of nodes) await teardownNode(n).catch(() => undefined);
   }
 }
 
@@ -181,15 +187,14 @@ async function buildNode(
     throw new ConduitError(Code.ProcessorPluginNotFound, `processor ${p.id}: no processor plugin "${p.plugin}"`);
   }
   const config = parseConfig(processorSpecs(plugin.params), p.settings, { plugin: p.plugin });
-  const processor = plugin.create();
-  const node: ProcessorNode = {
-    id: p.id,
-    plugin: p.plugin,
-    processor,
-    condition: compileCondition(p.condition, p.id),
-    workers: Math.max(1, p.workers),
-  };
-  await processor.configure(config, { processorId: p.id, pipelineId, logger: logger.with({ processor: p.id }) });
+  // The engine's own node builder: `workers` instances, each configured like in a pipeline run.
+  const { node, configured } = createProcessorNode(
+    { id: p.id, plugin: p.plugin, condition: p.condition, workers: p.workers },
+    plugin,
+    config,
+    { processorId: p.id, pipelineId, logger: logger.with({ processor: p.id }) },
+  );
+  await configured;
   return node;
 }
 
