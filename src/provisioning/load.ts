@@ -10,6 +10,7 @@ import { ConduitError } from '../errors/conduit-error.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { decodeDocument } from './decode.js';
 import { enrichPipeline } from './enrich.js';
+import { checkProcessorConfigs } from './processor-check.js';
 import type { EnvLookup } from './env.js';
 import type { Field, RawPipeline } from './raw.js';
 import type { PipelineConfig } from './types.js';
@@ -28,6 +29,12 @@ export interface ParseOptions {
 export interface LoadOptions extends ParseOptions {
   /** The default pipelines path: when it is missing there are simply no pipelines. Defaults to `./pipelines`. */
   readonly defaultPath?: string;
+  /**
+   * Also configure every processor of each valid pipeline (never open it) and
+   * compile its condition, reporting settings that cannot work
+   * (processor-check.ts). A pipeline with such a problem is not returned.
+   */
+  readonly configureProcessors?: boolean;
 }
 
 /** The valid pipelines and every problem found, in file, document and position order. */
@@ -45,6 +52,7 @@ interface Candidate {
   readonly id: Field<string> | undefined;
   config: PipelineConfig | undefined;
   readonly file: FileResult;
+  readonly raw: RawPipeline;
 }
 
 interface FileResult {
@@ -85,7 +93,9 @@ export async function loadPipelines(path: string, opts: LoadOptions): Promise<Lo
       results.push({ file, candidates: [], errors: [e], warnings: [] });
       continue;
     }
-    results.push(parseFile(text, file, opts));
+    const result = parseFile(text, file, opts);
+    if (opts.configureProcessors === true) await configureProcessors(result, opts.registry);
+    results.push(result);
   }
   return combine(results);
 }
@@ -146,7 +156,17 @@ function parseDocument(doc: Document, lc: LineCounter, out: FileResult, opts: Pa
 function check(p: RawPipeline, r: NodeReader, out: FileResult, registry: PluginRegistry): Candidate {
   const errors = validatePipeline(p, r, registry);
   out.errors.push(...errors);
-  return { id: p.id, config: errors.length === 0 ? enrichPipeline(p, out.file) : undefined, file: out };
+  return { id: p.id, config: errors.length === 0 ? enrichPipeline(p, out.file) : undefined, file: out, raw: p };
+}
+
+async function configureProcessors(result: FileResult, registry: PluginRegistry): Promise<void> {
+  for (const c of result.candidates) {
+    if (c.config === undefined) continue;
+    const errors = await checkProcessorConfigs(c.raw, c.config, result.file, registry);
+    if (errors.length === 0) continue;
+    result.errors.push(...errors);
+    c.config = undefined;
+  }
 }
 
 /** A YAML syntax problem. The message never quotes the source, which may hold secrets. */

@@ -11,7 +11,12 @@ export async function validateCommand(path: string | undefined, out: Output): Pr
       suggestion: 'conduit pipelines validate ./pipelines',
     });
   }
-  const loaded = await loadPipelines(path, { registry: builtinRegistry(), env: process.env, defaultPath: '' });
+  const loaded = await loadPipelines(path, {
+    registry: builtinRegistry(),
+    env: process.env,
+    defaultPath: '',
+    configureProcessors: true,
+  });
   const warnings = loaded.warnings.map((w) => w.toJSON());
   if (loaded.errors.length > 0) {
     return out.failure('pipelines validate', new ValidationErrors(loaded.errors), { warnings });
