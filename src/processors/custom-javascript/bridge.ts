@@ -29,6 +29,7 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
   const ObjectGetPrototypeOf = Object.getPrototypeOf;
   const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
   const ObjectPrototypeToString = Object.prototype.toString;
+  const ObjectPrototypeHasOwn = Object.prototype.hasOwnProperty;
   const ReflectApply = Reflect.apply;
   const ArrayIsArray = Array.isArray;
   const ArrayBufferIsView = ArrayBuffer.isView;
@@ -311,15 +312,52 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
     return o;
   }
 
-  function recordIn(r) {
+  // What the script was given for input record i: origin[5i] its position, then key, before, after (byte
+  // arrays or not) and the metadata object. A result that gives bytes back unchanged refers to the input's
+  // own (see reused); metadata given back with keys only added or changed travels as those keys (metadataDelta).
+  let origin = [];
+
+  function recordIn(r, i) {
     const p = r.payload;
+    const position = bytesIn(r.position);
+    const key = dataIn(r.key);
+    const before = dataIn(p.before);
+    const after = dataIn(p.after);
+    const metadata = metadataIn(r.metadata);
+    const o = 5 * i;
+    origin[o] = position;
+    origin[o + 1] = key;
+    origin[o + 2] = before;
+    origin[o + 3] = after;
+    origin[o + 4] = metadata;
     return {
-      Position: bytesIn(r.position),
+      Position: position,
       Operation: r.operation,
-      Metadata: metadataIn(r.metadata),
-      Key: dataIn(r.key),
-      Payload: { Before: dataIn(p.before), After: dataIn(p.after) },
+      Metadata: metadata,
+      Key: key,
+      Payload: { Before: before, After: after },
     };
+  }
+
+  /** The input's bytes of field f (0 position, 1 key, 2 before, 3 after), read from the host record. */
+  function inputBytes(r, f) {
+    return f === 0 ? r.position : f === 1 ? r.key : f === 2 ? r.payload.before : r.payload.after;
+  }
+
+  /**
+   * True when v is the array the script was given for field f of input i, with the same bytes as the input:
+   * the host then keeps the input's own bytes. Compared, not trusted: the script may have changed the array.
+   */
+  function reused(v, i, f) {
+    if (i < 0 || v === null || v === undefined) return false;
+    const o = origin[5 * i + f];
+    if (o !== v) return false;
+    const h = inputBytes(box.input[i], f);
+    if (!ArrayBufferIsView(h)) return false;
+    const n = ReflectApply(TypedArrayLength, o, []);
+    if (n !== ReflectApply(TypedArrayLength, h, [])) return false;
+    for (let j = 0; j < n; j++) if (o[j] !== h[j]) return false;
+    return true;
   }
 
   // ---- script results → JSON text + bytes --------------------------------------------------------
@@ -496,6 +534,18 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
     return objectCopy(v, depth);
   }
 
+  /** A metadata value as the host takes it: a string (numbers and booleans as text, null as ""). */
+  function metadataValue(k, v) {
+    if (v !== null && typeof v === 'object') throw FieldError('.Metadata.' + k, 'expected a string, got ' + kind(v));
+    if (typeof v === 'function' || typeof v === 'symbol') throw FieldError('.Metadata.' + k, 'expected a string, got a ' + typeof v);
+    return typeof v === 'string' ? v : v === null ? '' : StringCtor(v);
+  }
+
+  function put(o, k, s) {
+    if (k === '__proto__') ObjectDefineProperty(o, k, { value: s, writable: true, enumerable: true, configurable: true });
+    else o[k] = s;
+  }
+
   function metadataOut(m) {
     const c = {};
     if (m === null || m === undefined) return c;
@@ -505,17 +555,45 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
       const k = ks[i];
       const v = m[k];
       if (v === undefined) continue;
-      if (v !== null && typeof v === 'object') throw FieldError('.Metadata.' + k, 'expected a string, got ' + kind(v));
-      if (typeof v === 'function' || typeof v === 'symbol') throw FieldError('.Metadata.' + k, 'expected a string, got a ' + typeof v);
-      const s = typeof v === 'string' ? v : v === null ? '' : StringCtor(v);
-      if (k === '__proto__') ObjectDefineProperty(c, k, { value: s, writable: true, enumerable: true, configurable: true });
-      else c[k] = s;
+      put(c, k, metadataValue(k, v));
     }
     return c;
   }
 
-  /** [position, operation, metadata, key, before, after, tagged]: data is null, a bytes index or an object. */
-  function recordOut(r, path) {
+  /**
+   * When m is the metadata object given for input i and still holds every key of the input's metadata:
+   * only the keys added or changed (often none), else null. The host applies them to the input's metadata.
+   */
+  function metadataDelta(m, i) {
+    if (i < 0 || m !== origin[5 * i + 4] || m === null || typeof m !== 'object') return null;
+    const h = box.input[i].metadata;
+    if (h === null || h === undefined) return null;
+    const hostKeys = ObjectKeys(h).length;
+    const ks = ObjectKeys(m);
+    let kept = 0;
+    let delta = null;
+    for (let j = 0; j < ks.length; j++) {
+      const k = ks[j];
+      const v = m[k];
+      if (v === undefined) continue;
+      const own = ReflectApply(ObjectPrototypeHasOwn, h, [k]);
+      if (own) {
+        kept++;
+        if (v === h[k]) continue;
+      }
+      if (delta === null) delta = {};
+      put(delta, k, metadataValue(k, v));
+    }
+    if (kept !== hostKeys) return null; // a key was deleted: send the whole metadata
+    return delta === null ? {} : delta;
+  }
+
+  /**
+   * [position, operation, metadata, key, before, after, tagged]: data is null, a bytes index or an object;
+   * -1 (position), -2 (key), -3 (before), -4 (after) stand for the bytes of input record i, unchanged.
+   * An eighth element 1 says the metadata is a delta over input i's metadata.
+   */
+  function recordOut(r, path, i) {
     if (r === null || typeof r !== 'object' || ArrayIsArray(r)) {
       throw new ErrorCtor(path + 'expected a record (or null to filter it out), got ' + kind(r));
     }
@@ -524,35 +602,39 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
     if (typeof op !== 'string' || OPERATIONS[op] !== true) {
       throw FieldError('.Operation', 'unknown operation ' + (typeof op === 'string' ? JSONStringify(op) : kind(op)) + ' (expected create, update, delete or snapshot)');
     }
-    const pos = bytesOut(r.Position, '.Position');
-    const meta = metadataOut(r.Metadata);
-    const key = dataOut(r.Key, '.Key');
+    const pos = reused(r.Position, i, 0) ? -1 : bytesOut(r.Position, '.Position');
+    const md = r.Metadata;
+    const delta = metadataDelta(md, i);
+    const meta = delta !== null ? delta : metadataOut(md);
+    const key = reused(r.Key, i, 1) ? -2 : dataOut(r.Key, '.Key');
     const p = r.Payload;
     let before = null;
     let after = null;
     if (p !== null && p !== undefined) {
       if (typeof p !== 'object') throw FieldError('.Payload', 'expected an object with Before and After, got ' + kind(p));
-      before = dataOut(p.Before, '.Payload.Before');
-      after = dataOut(p.After, '.Payload.After');
+      const b = p.Before;
+      const a = p.After;
+      before = reused(b, i, 2) ? -3 : dataOut(b, '.Payload.Before');
+      after = reused(a, i, 3) ? -4 : dataOut(a, '.Payload.After');
     }
-    return [pos, op, meta, key, before, after, tagged ? 1 : 0];
+    return delta !== null ? [pos, op, meta, key, before, after, tagged ? 1 : 0, 1] : [pos, op, meta, key, before, after, tagged ? 1 : 0];
   }
 
   /** A result as text: "F" filtered, {"r":rec}, {"m":[rec…]}, {"e":msg,"f":field}. */
-  function resultOut(res) {
+  function resultOut(res, i) {
     if (res === null || res === undefined) return 'F';
     if (ArrayIsArray(res)) {
       const n = res.length;
       if (n === 0) return 'F';
       const m = new Array(n);
-      for (let i = 0; i < n; i++) m[i] = recordOut(res[i], 'element ' + i + ': ');
+      for (let j = 0; j < n; j++) m[j] = recordOut(res[j], 'element ' + j + ': ', i);
       return JSONStringify({ m: m });
     }
     if (res instanceof ErrorCtor) return failure(res);
     if (typeof res.then === 'function') {
       throw new ErrorCtor('the script returned a Promise: process and processBatch must return their results, not a Promise');
     }
-    return JSONStringify({ r: recordOut(res, '') });
+    return JSONStringify({ r: recordOut(res, '', i) });
   }
 
   function describe(e) {
@@ -630,7 +712,7 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
     for (let i = box.next; i < end; i++) {
       let out;
       try {
-        out = resultOut(entry(recordIn(recs[i])));
+        out = resultOut(entry(recordIn(recs[i], i)), i);
       } catch (e) {
         out = failure(e);
       }
@@ -646,7 +728,7 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
     let results;
     try {
       const arr = new Array(n);
-      for (let i = 0; i < n; i++) arr[i] = recordIn(recs[i]);
+      for (let i = 0; i < n; i++) arr[i] = recordIn(recs[i], i);
       results = batchEntry(arr);
     } catch (e) {
       const f = failure(e);
@@ -663,7 +745,7 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
     for (let i = 0; i < n; i++) {
       let out;
       try {
-        out = resultOut(results[i]);
+        out = resultOut(results[i], i);
       } catch (e) {
         out = failure(e);
       }
@@ -678,5 +760,8 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
     box.thrown = null;
     box.described = describe(e).msg;
   }, true);
-  define('__conduit_run__', () => (batchEntry !== null ? runBatch() : runRecords()), true);
+  define('__conduit_run__', () => {
+    if (box.next === 0) origin.length = 0; // a new batch: forget the last one's arrays
+    return batchEntry !== null ? runBatch() : runRecords();
+  }, true);
 })`;

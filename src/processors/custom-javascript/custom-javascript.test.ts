@@ -331,6 +331,110 @@ describe('custom.javascript: data types', () => {
   });
 });
 
+describe('custom.javascript: bytes handed back unchanged', () => {
+  // The bridge does not copy a position or raw data the script returned as it got it: the result keeps the
+  // input's own bytes. Anything changed, replaced or moved is copied as before.
+  const input = () =>
+    rec({ position: raw('pos-1'), key: raw('key-1'), payload: { before: raw('b-1'), after: raw('a-1') } });
+
+  it('keeps the input position, key and raw payload when the script leaves them alone', async () => {
+    const r = input();
+    const out = asRecord(await one('function process(rec) { rec.Metadata["x"] = "1"; return rec; }', r));
+    assert.equal(out.position, r.position, 'the same bytes object, not a copy');
+    assert.equal(out.key, r.key);
+    assert.equal(out.payload.before, r.payload.before);
+    assert.equal(out.payload.after, r.payload.after);
+    assert.equal(out.metadata['x'], '1');
+  });
+
+  it('copies bytes the script changed in place, and leaves the input alone', async () => {
+    const r = input();
+    const out = asRecord(
+      await one('function process(rec) { rec.Position[0] = 80; rec.Payload.After[0] = 65; return rec; }', r),
+    );
+    assert.deepEqual(out.position, raw('Pos-1'));
+    assert.deepEqual(out.payload.after, raw('A-1'));
+    assert.deepEqual(r.position, raw('pos-1'), 'the input is not changed');
+    assert.deepEqual(r.payload.after, raw('a-1'));
+    assert.equal(out.key, r.key, 'what did not change is still kept');
+  });
+
+  it('a field given the bytes of another field or record is copied, with those bytes', async () => {
+    const batch = `function processBatch(recs) {
+      const p0 = recs[0].Position;
+      recs[0].Position = recs[1].Position;
+      recs[1].Position = p0;
+      recs[0].Key = recs[0].Payload.After;
+      return recs;
+    }`;
+    const p = await js(batch);
+    const a = rec({ position: raw('p-a'), key: raw('k-a'), payload: { before: null, after: raw('after-a') } });
+    const b = rec({ position: raw('p-b'), key: raw('k-b'), payload: { before: null, after: raw('after-b') } });
+    const [ra, rb] = (await p.process([a, b])).map(asRecord);
+    assert.deepEqual(ra?.position, raw('p-b'));
+    assert.deepEqual(rb?.position, raw('p-a'));
+    assert.deepEqual(ra?.key, raw('after-a'));
+    assert.equal(ra?.payload.after, a.payload.after, 'After itself is unchanged: kept');
+  });
+
+  it('metadata: keys added, changed and deleted, and a __proto__ key, come back as the script left them', async () => {
+    const md = () => ({ keep: 'k', change: 'c', drop: 'd' });
+    const added = asRecord(
+      await one(
+        'function process(rec) { rec.Metadata.change = 7; Object.defineProperty(rec.Metadata, "__proto__", { value: "p", enumerable: true, writable: true, configurable: true }); rec.Metadata.added = "a"; return rec; }',
+        rec({ metadata: md() }),
+      ),
+    );
+    assert.deepEqual(
+      Object.keys(added.metadata).map((k) => [k, added.metadata[k]]),
+      [
+        ['keep', 'k'],
+        ['change', '7'],
+        ['drop', 'd'],
+        ['__proto__', 'p'],
+        ['added', 'a'],
+      ],
+    );
+    assert.equal(
+      Object.getOwnPropertyDescriptor(added.metadata, '__proto__')?.value,
+      'p',
+      'an own key, not a prototype',
+    );
+    assert.equal(Object.getPrototypeOf(added.metadata), Object.prototype);
+    const dropped = asRecord(
+      await one(
+        'function process(rec) { delete rec.Metadata.drop; rec.Metadata.keep = undefined; return rec; }',
+        rec({ metadata: md() }),
+      ),
+    );
+    assert.deepEqual(dropped.metadata, { change: 'c' });
+    const swapped = await (
+      await js(
+        'function processBatch(recs) { const m = recs[0].Metadata; recs[0].Metadata = recs[1].Metadata; recs[1].Metadata = m; return recs; }',
+      )
+    ).process([rec({ metadata: { n: '0' } }), rec({ metadata: { n: '1' } })]);
+    assert.deepEqual(
+      swapped.map((r) => asRecord(r).metadata),
+      [{ n: '1' }, { n: '0' }],
+    );
+  });
+
+  it('records split from one input do not share a metadata object', async () => {
+    const out = asMulti(
+      await one('function process(rec) { rec.Metadata.x = "1"; return [rec, rec]; }', rec({ metadata: { a: 'b' } })),
+    );
+    assert.deepEqual(out[0]?.metadata, { a: 'b', x: '1' });
+    assert.notEqual(out[0]?.metadata, out[1]?.metadata);
+  });
+
+  it('a split keeps the input position in every record', async () => {
+    const r = input();
+    const out = asMulti(await one('function process(rec) { return [rec, Record()]; }', r));
+    assert.equal(out[0]?.position, r.position);
+    assert.deepEqual(out[1]?.position, Buffer.alloc(0));
+  });
+});
+
 describe('custom.javascript: modules, TypeScript, batches', () => {
   it('runs an ES module that exports process', async () => {
     const r = asRecord(

@@ -198,7 +198,7 @@ export class Sandbox {
         out[i] =
           text === undefined
             ? new ScriptRecordError(`the script did not finish: ${broken ?? 'no result'}`, '')
-            : this.parse(text);
+            : this.parse(text, records[i] as OpenCDCRecord);
       }
       return out;
     } finally {
@@ -230,28 +230,38 @@ export class Sandbox {
     }
   }
 
-  private parse(text: string): ProcessedRecord | ScriptRecordError {
+  /** A result of the script for the input record `input`. */
+  private parse(text: string, input: OpenCDCRecord): ProcessedRecord | ScriptRecordError {
     if (text === 'F') return FILTERED;
     const v = JSON.parse(text) as { r?: WireRecord; m?: WireRecord[]; e?: string; f?: string };
-    if (v.r !== undefined) return this.record(v.r);
-    if (v.m !== undefined) return new MultiRecord(v.m.map((r) => this.record(r)));
+    if (v.r !== undefined) return this.record(v.r, input, false);
+    if (v.m !== undefined) return new MultiRecord(v.m.map((r) => this.record(r, input, true)));
     return new ScriptRecordError(v.e ?? 'failed', v.f ?? '');
   }
 
-  private record(w: WireRecord): OpenCDCRecord {
-    const [pos, operation, metadata, key, before, after, tagged] = w;
+  /** `split`: one of several records made from the input, which must not share its metadata object. */
+  private record(w: WireRecord, input: OpenCDCRecord, split: boolean): OpenCDCRecord {
+    const [pos, operation, metadata, key, before, after, tagged, delta] = w;
     return {
-      position: this.bytes(pos),
+      // The bridge says -1 when the script handed back the input's position unchanged: keep it, no copy.
+      position: pos === REUSE_POSITION ? input.position : this.bytes(pos),
       operation,
-      metadata,
-      key: this.data(key, tagged),
-      payload: { before: this.data(before, tagged), after: this.data(after, tagged) },
+      // A delta: the script only added or changed keys of the input's metadata (the input is ours to change).
+      metadata: delta === 1 ? applyDelta(split ? { ...input.metadata } : input.metadata, metadata) : metadata,
+      key: this.data(key, tagged, input),
+      payload: { before: this.data(before, tagged, input), after: this.data(after, tagged, input) },
     };
   }
 
-  private data(d: WireData, tagged: number): OpenCDCRecord['key'] {
+  private data(d: WireData, tagged: number, input: OpenCDCRecord): OpenCDCRecord['key'] {
     if (d === null) return null;
-    if (typeof d === 'number') return this.bytes(d);
+    if (typeof d === 'number') {
+      // Raw data the script did not change (the bridge compared it with the input's): the input's own bytes.
+      if (d === REUSE_KEY) return input.key;
+      if (d === REUSE_BEFORE) return input.payload.before;
+      if (d === REUSE_AFTER) return input.payload.after;
+      return this.bytes(d);
+    }
     return tagged === 1 ? (untag(d, this) as StructuredData) : d;
   }
 
@@ -267,9 +277,26 @@ export class Sandbox {
 }
 
 type WireData = null | number | StructuredData;
-type WireRecord = [number, Operation, Record<string, string>, WireData, WireData, WireData, number];
+type WireRecord = [number, Operation, Record<string, string>, WireData, WireData, WireData, number, 1?];
+
+/** Sets the keys of a metadata delta (parsed JSON: plain strings, `__proto__` as an own key). */
+function applyDelta(target: Record<string, string>, delta: Record<string, string>): Record<string, string> {
+  for (const k of Object.keys(delta)) {
+    const v = delta[k] as string;
+    if (k === '__proto__')
+      Object.defineProperty(target, k, { value: v, writable: true, enumerable: true, configurable: true });
+    else target[k] = v;
+  }
+  return target;
+}
 
 const TIMEOUT = '\u0000timeout';
+
+/** Wire indexes for bytes the script returned unchanged: the input record's own (see `reused` in bridge.ts). */
+const REUSE_POSITION = -1;
+const REUSE_KEY = -2;
+const REUSE_BEFORE = -3;
+const REUSE_AFTER = -4;
 
 type Primitive = string | number | boolean | bigint | symbol | null | undefined;
 
