@@ -8,6 +8,7 @@ import { LineCounter, isNode, parseDocument } from 'yaml';
 import { Code } from '../errors/codes.js';
 import { ConduitError, ValidationErrors } from '../errors/conduit-error.js';
 import { registerSecret } from '../log/redact.js';
+import { SCHEMA_REGISTRY_PARAMS } from '../schema/index.js';
 import { Config, closest, validateSettings, type ParamSpecs } from '../sdk/params.js';
 import type { RecoveryConfig } from '../engine/types.js';
 import type { Level, LogFormat } from '../log/logger.js';
@@ -125,6 +126,7 @@ export const ENGINE_PARAMS: ParamSpecs = {
     description: 'Accepted for Conduit compatibility (standalone connectors are not loaded yet).',
   },
   'processors.path': { type: 'string', default: './processors', description: 'Accepted for Conduit compatibility.' },
+  ...SCHEMA_REGISTRY_PARAMS,
 };
 
 export interface EngineConfig {
@@ -165,8 +167,10 @@ export function resolveEngineConfig(
   const file = readConfigFile(configPath, flags['config.path'] !== undefined || fromEnv['config.path'] !== undefined);
   const warnings: string[] = [...file.warnings];
   const merged = { ...file.settings, ...fromEnv, ...flags };
-  const secret = merged['db.postgres.connection-string'];
-  if (secret !== undefined && secret !== '') registerSecret(secret);
+  for (const [key, spec] of Object.entries(ENGINE_PARAMS)) {
+    const value = merged[key];
+    if (spec.secret === true && value !== undefined && value !== '') registerSecret(value);
+  }
   const { settings, errors } = validateSettings(ENGINE_PARAMS, merged, { pathPrefix: '' });
   if (errors.length > 0) {
     // One problem per setting, each saying where its value came from.
@@ -287,7 +291,7 @@ function readConfigFile(path: string, explicit: boolean): ConfigFile {
   flatten(value, '', settings);
   const warnings: string[] = [];
   for (const key of Object.keys(settings)) {
-    // Conduit's own conduit.yaml may hold settings this engine does not use (schema-registry.*, preview.*,
+    // Conduit's own conduit.yaml may hold settings this engine does not use (preview.*,
     // dev.*): they are ignored with a warning. A near miss of a known setting stays an error (a typo).
     if (ENGINE_PARAMS[key] === undefined && closest(key, Object.keys(ENGINE_PARAMS)) === undefined) {
       warnings.push(`${path}: setting "${key}" is not used by Conduit for TypeScript; it is ignored`);

@@ -27,6 +27,7 @@ import { RecoveryBackoff } from './backoff.js';
 import { PipelineRun, type RunOptions } from './pipeline-run.js';
 import { canonicalJson, StateKey, type StoredConnector } from './state-keys.js';
 import { DEFAULT_RECOVERY, PipelineStatus, type PipelineState, type RecoveryConfig } from './types.js';
+import type { SchemaRegistry } from '../schema/registry.js';
 
 export type ProvisionedBy = 'config' | 'api';
 
@@ -124,6 +125,8 @@ export interface EngineOptions {
   readonly run?: Partial<RunOptions>;
   /** How long a forced stop may take before shutdown gives up waiting for it (default 5 s). */
   readonly forceStopGraceMs?: number;
+  /** Handed to every processor (avro.encode, avro.decode); see schema/index.ts openSchemaRegistry. */
+  readonly schemaRegistry?: SchemaRegistry;
 }
 
 export interface ProvisionResult {
@@ -740,6 +743,7 @@ export class Engine {
         store: this.opts.store,
         logger: this.log,
         options: this.opts.run,
+        ...(this.opts.schemaRegistry !== undefined && { schemaRegistry: this.opts.schemaRegistry }),
       });
       e.run = run;
       let error: ConduitError | undefined;

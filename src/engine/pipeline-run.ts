@@ -36,6 +36,7 @@ import { createProcessorNode, openNode, runChain, teardownNode, type ProcessorNo
 import { RateLimiter } from './rate-limiter.js';
 import { estimateBatchSize } from './size.js';
 import { canonicalJson, StateKey, type StoredConnector, type StoredPosition } from './state-keys.js';
+import type { SchemaRegistry } from '../schema/registry.js';
 
 export interface RunOptions {
   /** Bytes a pipeline may hold in flight (estimated heap size of records). */
@@ -67,6 +68,7 @@ export interface RunDeps {
   readonly store: Store;
   readonly logger: Logger;
   readonly options?: Partial<RunOptions>;
+  readonly schemaRegistry?: SchemaRegistry;
 }
 
 interface Batch {
@@ -274,6 +276,7 @@ export class PipelineRun {
       processorId: p.id,
       pipelineId: this.id,
       logger: this.log.with({ processor: p.id }),
+      ...(this.deps.schemaRegistry !== undefined && { schemaRegistry: this.deps.schemaRegistry }),
     });
     if (configured !== undefined) this.pendingConfigure.push(configured);
     return node;

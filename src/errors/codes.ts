@@ -110,6 +110,26 @@ export const Code = {
     'Delete the processors of the connector first.',
   ),
   ProcessorNotFound: define('processor.not_found', 'input', false, 'No processor has that ID.'),
+  // The schema registry (avro.encode, avro.decode).
+  SchemaNotFound: define('schema.not_found', 'input', false, 'No schema with that ID, or no such subject or version.'),
+  SchemaInvalid: define(
+    'schema.invalid',
+    'input',
+    false,
+    'The schema is not a valid Avro schema, or the registry refused it.',
+  ),
+  SchemaRegistryUnreachable: define(
+    'schema.registry_unreachable',
+    'environment',
+    true,
+    'The schema registry cannot be reached or answered with a server error.',
+  ),
+  SchemaRegistryUnauthorized: define(
+    'schema.registry_unauthorized',
+    'input',
+    false,
+    'The schema registry refused the credentials.',
+  ),
   // The HTTP API.
   ApiUnauthenticated: define('api.unauthenticated', 'input', false, 'No bearer token, or a wrong one.'),
   ApiBodyMalformed: define('api.body_malformed', 'input', false, 'The request body is not JSON.'),

@@ -1,5 +1,7 @@
 /** The built-in processor plugins, for the plugin registry. */
 import type { ProcessorPlugin } from '../sdk/processor.js';
+import { avroDecodePlugin } from './avro-decode/index.js';
+import { avroEncodePlugin } from './avro-encode/index.js';
 import { base64DecodePlugin } from './base64-decode/index.js';
 import { base64EncodePlugin } from './base64-encode/index.js';
 import { clonePlugin } from './clone/index.js';
@@ -26,6 +28,8 @@ import { webhookHttpPlugin } from './webhook-http/index.js';
 
 /** Every built-in processor, sorted by name. */
 export const BUILTIN_PROCESSORS: readonly ProcessorPlugin[] = [
+  avroDecodePlugin,
+  avroEncodePlugin,
   base64DecodePlugin,
   base64EncodePlugin,
   clonePlugin,

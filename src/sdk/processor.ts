@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger.js';
 import type { OpenCDCRecord } from '../opencdc/record.js';
 import type { Config, ParamSpecs } from './params.js';
 import type { PluginInfo } from './connector.js';
+import type { SchemaRegistry } from '../schema/registry.js';
 
 export const FILTERED: unique symbol = Symbol.for('conduit-ts.filtered');
 export type Filtered = typeof FILTERED;
@@ -26,6 +27,8 @@ export interface ProcessorContext {
   readonly processorId: string;
   readonly pipelineId: string;
   readonly logger: Logger;
+  /** The engine's schema registry (`schema-registry.*` settings), for avro.encode and avro.decode. */
+  readonly schemaRegistry?: SchemaRegistry;
 }
 
 export interface Processor {

@@ -27,6 +27,8 @@ import type { PipelineConfig, ProcessorConfig } from '../../provisioning/types.j
 import { parseConfig } from '../../sdk/params.js';
 import { processorSpecs } from '../../sdk/sdk-params.js';
 import type { Output } from '../output.js';
+import { BuiltinRegistry, type SchemaRegistry } from '../../schema/index.js';
+import { MemoryStore } from '../../store/memory.js';
 
 const COMMAND = 'processors test';
 
@@ -69,8 +71,9 @@ export async function processorsTestCommand(
 
   const logger = createLogger({ level: 'info', write: (l) => process.stderr.write(l) });
   const nodes: ProcessorNode[] = [];
+  const schemaRegistry = new BuiltinRegistry(new MemoryStore());
   try {
-    for (const p of configs) nodes.push(await buildNode(p, pipeline.id, registry, logger));
+    for (const p of configs) nodes.push(await buildNode(p, schemaRegistry, pipeline.id, registry, logger));
     for (const n of nodes) await openNode(n);
 
     // The line each record came from, kept by identity through the chain (processors may change records in place).
@@ -178,6 +181,7 @@ function pickProcessors(p: PipelineConfig, wanted: string | undefined): Processo
 
 async function buildNode(
   p: ProcessorConfig,
+  schemaRegistry: SchemaRegistry,
   pipelineId: string,
   registry: PluginRegistry,
   logger: ReturnType<typeof createLogger>,
@@ -192,7 +196,8 @@ async function buildNode(
     { id: p.id, plugin: p.plugin, condition: p.condition, workers: p.workers },
     plugin,
     config,
-    { processorId: p.id, pipelineId, logger: logger.with({ processor: p.id }) },
+    // A throw-away built-in registry: avro.encode registers its schemas there, and avro.decode finds them.
+    { processorId: p.id, pipelineId, logger: logger.with({ processor: p.id }), schemaRegistry },
   );
   await configured;
   return node;

@@ -19,6 +19,7 @@ import { openStore } from '../../store/index.js';
 import type { Store } from '../../store/store.js';
 import type { Output } from '../output.js';
 import { exitAtOnce, keepProcessAlive } from '../signals.js';
+import { openSchemaRegistry } from '../../schema/index.js';
 
 export interface RunHandle {
   readonly engine: Engine;
@@ -44,7 +45,14 @@ export async function bootEngine(cfg: EngineConfig, registry: PluginRegistry, lo
         : { type: 'inmemory' },
   );
   for (const w of [...cfg.warnings, ...warnings]) logger.warn(w);
-  const engine = new Engine({ store, registry, logger, recovery: cfg.recovery });
+  let engine: Engine;
+  try {
+    const schemaRegistry = openSchemaRegistry(cfg.settings, store);
+    engine = new Engine({ store, registry, logger, recovery: cfg.recovery, schemaRegistry });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   try {
     await engine.init();
     const result = await engine.provision(loaded.pipelines);
