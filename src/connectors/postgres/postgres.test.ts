@@ -504,9 +504,7 @@ describe('postgres source: the replication slot', () => {
     });
     try {
       await src.open(null);
-      assert.deepEqual(src.progress?.().snapshot, [
-        { collection: p.src, rows: 0, estimatedRows: 0, done: false },
-      ]);
+      assert.deepEqual(src.progress?.().snapshot, [{ collection: p.src, rows: 0, estimatedRows: 0, done: false }]);
       await readN(src, 150, 30_000);
       const mid = src.progress?.().snapshot?.[0];
       assert.ok(mid !== undefined && mid.rows >= 150 && mid.rows < 300 && !mid.done, JSON.stringify(mid));
@@ -514,9 +512,7 @@ describe('postgres source: the replication slot', () => {
       await readN(src, 150, 30_000);
       // The next read finds the table exhausted and hands over to streaming, which starts the heartbeats.
       await src.read(1, AbortSignal.timeout(500));
-      assert.deepEqual(src.progress?.().snapshot, [
-        { collection: p.src, rows: 300, estimatedRows: 300, done: true },
-      ]);
+      assert.deepEqual(src.progress?.().snapshot, [{ collection: p.src, rows: 300, estimatedRows: 300, done: true }]);
       await waitFor(() => typeof src.progress?.().lagBytes === 'number', {
         timeoutMs: 10_000,
         message: 'a heartbeat measured the retained WAL',
