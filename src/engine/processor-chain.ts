@@ -131,7 +131,7 @@ export type NackFn = (record: OpenCDCRecord, error: Error, nodeId: string) => vo
 /** Compiles a condition once; evaluating it on a record returns the parsed bool or throws. */
 export function compileCondition(source: string, processorId: string): ((r: OpenCDCRecord) => boolean) | undefined {
   if (source.trim() === '') return undefined;
-  const tpl = compileTemplate(source, { name: `${processorId}.condition` });
+  const tpl = compileTemplate(source, { name: `${processorId}.condition`, condition: true });
   return (r) => {
     const out = tpl.execute(r).trim();
     const b = parseBool(out);

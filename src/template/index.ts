@@ -15,6 +15,7 @@ import { Code } from '../errors/codes.js';
 import { ConduitError } from '../errors/conduit-error.js';
 import { compileTemplateTree, ExecFailure, type CompiledTemplate, type State } from './compile.js';
 import { FUNCS, hasFunction } from './funcs.js';
+import { compileJs, JsSyntaxError } from './js.js';
 import { ParseError, parseTemplate, type Node } from './parse.js';
 import { looksLikeRecord, RecordView } from './values.js';
 
@@ -33,10 +34,18 @@ export class TemplateExecError extends Error {
   /** The failure without the location prefix, e.g. `error calling index: index out of range: 5`. */
   readonly reason: string;
 
-  constructor(templateName: string, reason: string, line?: number, column?: number, context?: string) {
-    const where = line === undefined ? '' : `${locName(templateName)}${line}:${column}: `;
+  constructor(
+    templateName: string,
+    reason: string,
+    line?: number,
+    column?: number,
+    context?: string,
+    kind: 'template' | 'js' = 'template',
+  ) {
+    const where =
+      line === undefined ? (kind === 'js' ? locName(templateName) : '') : `${locName(templateName)}${line}:${column}: `;
     const at = context === undefined ? '' : `executing ${JSON.stringify(templateName)} at <${context}>: `;
-    super(`template: ${where}${at}${reason}`);
+    super(`${kind}: ${where}${where !== '' && kind === 'js' && line === undefined ? ' ' : ''}${at}${reason}`);
     this.name = 'TemplateExecError';
     this.templateName = templateName;
     this.reason = reason;
@@ -53,7 +62,18 @@ export class TemplateExecError extends Error {
 export interface CompileOptions {
   /** Template name used in error messages (Go's `template.New(name)`). */
   name?: string;
+  /**
+   * The setting is a condition: a `js:` expression's result that is not a
+   * string becomes "true" or "false" by JavaScript truthiness (a string is
+   * returned as is, for the caller's ParseBool). Go templates ignore it.
+   */
+  condition?: boolean;
+  /** The most one evaluation of a `js:` expression that calls functions may run, in ms (default 100). */
+  timeoutMs?: number;
 }
+
+/** Prefix of a setting that is a JavaScript expression instead of a Go template. */
+export const JS_PREFIX = 'js:';
 
 /** A parsed template, safe to execute many times and concurrently. */
 export interface Template {
@@ -95,6 +115,8 @@ function isConstantTree(nodes: Node[]): boolean {
  */
 export function compileTemplate(source: string, opts: CompileOptions = {}): Template {
   const name = opts.name ?? '';
+  const lead = source.length - source.trimStart().length;
+  if (source.startsWith(JS_PREFIX, lead)) return compileJsTemplate(source, lead + JS_PREFIX.length, name, opts);
   let parsed;
   try {
     parsed = parseTemplate(source, { hasFunction });
@@ -164,6 +186,40 @@ export function compileTemplate(source: string, opts: CompileOptions = {}): Temp
         return fail(e);
       }
       return st.out;
+    },
+  };
+}
+
+/**
+ * A `js:` setting (see README.md): a syntax error or a forbidden construct is a
+ * `config.field_invalid` error `js: name:line:col: …`; a run-time failure a {@link TemplateExecError}.
+ */
+function compileJsTemplate(source: string, start: number, name: string, opts: CompileOptions): Template {
+  let expr;
+  try {
+    expr = compileJs(source, start, { name, condition: opts.condition === true, timeoutMs: opts.timeoutMs ?? 100 });
+  } catch (e) {
+    if (e instanceof JsSyntaxError) {
+      const { line, column } = lineCol(source, e.offset);
+      throw new ConduitError(Code.ConfigFieldInvalid, `js: ${locName(name)}${line}:${column}: ${e.message}`, {
+        line,
+        column,
+        suggestion:
+          'write one JavaScript expression over record, $, Position, Operation, Metadata, Key, Payload ' +
+          '(no functions, loops or assignments), or drop the js: prefix for a Go template',
+        cause: e,
+      });
+    }
+    throw e;
+  }
+  return {
+    name,
+    source,
+    isConstant: false,
+    execute(data: unknown): string {
+      const r = expr.evaluate(data);
+      if (r.failed) throw new TemplateExecError(name, r.text, undefined, undefined, undefined, 'js');
+      return r.text;
     },
   };
 }

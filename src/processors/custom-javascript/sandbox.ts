@@ -26,6 +26,7 @@ import type { Level, Logger } from '../../log/logger.js';
 import type { OpenCDCRecord, Operation, StructuredData } from '../../opencdc/record.js';
 import { FILTERED, MultiRecord, type ProcessedRecord } from '../../sdk/processor.js';
 import { BRIDGE_SOURCE } from './bridge.js';
+import { isVmTimeout } from '../../template/js.js';
 
 export interface SandboxOptions {
   /** The JavaScript to run (already stripped of types, modules turned into CommonJS). */
@@ -214,7 +215,7 @@ export class Sandbox {
       script.runInContext(this.context, { timeout: this.timeoutMs, breakOnSigint: false });
       return undefined;
     } catch (e) {
-      if (isTimeout(e)) return TIMEOUT;
+      if (isVmTimeout(e)) return TIMEOUT;
       if (isHostError(e)) return e.message;
       if (typeof e !== 'object' && typeof e !== 'function') return `threw ${primitiveText(e as Primitive)}`;
       // Something of the script's realm: let the bridge describe it, under the budget.
@@ -308,11 +309,6 @@ function primitiveText(v: Primitive): string {
  * The watchdog's error. Node creates it in the context's realm, so it is
  * recognised by its own data property `code`, read without running anything.
  */
-function isTimeout(e: unknown): boolean {
-  if (typeof e !== 'object' || e === null || types.isProxy(e) || !types.isNativeError(e)) return false;
-  const d = Object.getOwnPropertyDescriptor(e, 'code');
-  return d !== undefined && 'value' in d && d.value === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
-}
 
 /** An error of the host realm (the watchdog's, or vm's own): safe to read. Anything else came from the script. */
 function isHostError(e: unknown): e is Error {
