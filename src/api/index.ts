@@ -13,6 +13,8 @@ export { startApiServer, type ApiServer, type ApiServerOptions, type RawRoute } 
 export { apiSettings, parseAddress, type ApiSettings } from './settings.js';
 export { ROUTES } from './routes.js';
 export { openApiDocument } from './openapi.js';
+export { healthRoutes, Readiness, HEALTH_SERVICES, type HealthOptions } from './health.js';
+export { metricsRoute } from './metrics.js';
 
 /**
  * Starts the API as the engine settings say, or returns undefined when it is

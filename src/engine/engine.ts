@@ -26,8 +26,9 @@ import { delay } from '../sdk/abort.js';
 import { RecoveryBackoff } from './backoff.js';
 import { PipelineRun, type RunOptions } from './pipeline-run.js';
 import { canonicalJson, StateKey, type StoredConnector } from './state-keys.js';
-import { DEFAULT_RECOVERY, PipelineStatus, type PipelineState, type RecoveryConfig } from './types.js';
+import { DEFAULT_RECOVERY, PipelineStatus, STATUS_NUMBER, type PipelineState, type RecoveryConfig } from './types.js';
 import type { SchemaRegistry } from '../schema/registry.js';
+import { EngineMetrics, type PipelineView } from '../metrics/conduit.js';
 
 export type ProvisionedBy = 'config' | 'api';
 
@@ -143,10 +144,34 @@ export class Engine {
   private readonly listeners: StatusListener[] = [];
   private readonly recovery: RecoveryConfig;
   private readonly log: Logger;
+  /** The engine's metrics (GET /metrics renders them). */
+  readonly metrics: EngineMetrics;
 
   constructor(private readonly opts: EngineOptions) {
     this.recovery = opts.recovery ?? DEFAULT_RECOVERY;
     this.log = opts.logger;
+    this.metrics = new EngineMetrics(() => this.metricsView());
+  }
+
+  /** What the metrics read at scrape time: every pipeline, its status, and its run when it has one. */
+  private *metricsView(): Iterable<PipelineView> {
+    for (const e of this.entries.values()) {
+      const run = e.run;
+      yield {
+        name: metricsName(e.config),
+        status: e.state.status,
+        statusNumber: STATUS_NUMBER[e.state.status],
+        connectors: e.config.connectors,
+        processors: [...e.config.processors, ...e.config.connectors.flatMap((c) => c.processors)],
+        ...(run !== undefined && {
+          run: {
+            inFlightRecords: run.inFlightRecords,
+            inFlightBytes: run.inFlightBytes,
+            sources: run.sourceProgress(),
+          },
+        }),
+      };
+    }
   }
 
   /** Loads the pipelines the store knows. */
@@ -340,6 +365,7 @@ export class Engine {
     }
     await this.opts.store.write(ops);
     this.entries.delete(id);
+    this.metrics.forgetPipeline(metricsName(e.config));
   }
 
   // ---- editing (the API's create, update and delete) ------------------------------------------
@@ -744,6 +770,7 @@ export class Engine {
         logger: this.log,
         options: this.opts.run,
         ...(this.opts.schemaRegistry !== undefined && { schemaRegistry: this.opts.schemaRegistry }),
+        metrics: this.metrics.forRun(metricsName(e.config)),
       });
       e.run = run;
       let error: ConduitError | undefined;
@@ -906,6 +933,11 @@ export class Engine {
       this.log.warn('connector cleanup on delete failed', { connector: c.id, error: err });
     }
   }
+}
+
+/** The pipeline_name label: the name, or the ID of a pipeline without one. */
+function metricsName(c: PipelineConfig): string {
+  return c.name === '' ? c.id : c.name;
 }
 
 function info(e: Entry): PipelineInfo {

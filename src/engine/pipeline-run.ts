@@ -24,7 +24,13 @@ import { MetadataKey, OPENCDC_VERSION, nowNanos } from '../opencdc/metadata.js';
 import { cloneRecord, type OpenCDCRecord } from '../opencdc/record.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import type { ConnectorConfig, PipelineConfig, ProcessorConfig } from '../provisioning/types.js';
-import { POSITION_ONLY_KEY, type ConnectorPlugin, type Destination, type Source } from '../sdk/connector.js';
+import {
+  POSITION_ONLY_KEY,
+  type ConnectorPlugin,
+  type Destination,
+  type Source,
+  type SourceProgress,
+} from '../sdk/connector.js';
 import { createFormatter } from '../sdk/formats.js';
 import { Config, parseConfig, secretValues, type ParamSpecs } from '../sdk/params.js';
 import { destinationSpecs, processorSpecs, sourceSpecs } from '../sdk/sdk-params.js';
@@ -37,6 +43,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { estimateBatchSize } from './size.js';
 import { canonicalJson, StateKey, type StoredConnector, type StoredPosition } from './state-keys.js';
 import type { SchemaRegistry } from '../schema/registry.js';
+import type { ConnectorSeries, RunMetrics } from '../metrics/conduit.js';
 
 export interface RunOptions {
   /** Bytes a pipeline may hold in flight (estimated heap size of records). */
@@ -69,6 +76,8 @@ export interface RunDeps {
   readonly logger: Logger;
   readonly options?: Partial<RunOptions>;
   readonly schemaRegistry?: SchemaRegistry;
+  /** Counters and histograms this run updates, once per batch. */
+  readonly metrics?: RunMetrics;
 }
 
 interface Batch {
@@ -85,6 +94,9 @@ class Ticket {
     readonly positions: Uint8Array[],
     readonly bytes: number,
     private readonly onComplete: (t: Ticket) => void,
+    /** performance.now() when the batch was read, and the records it carries downstream (for metrics). */
+    readonly readAt = 0,
+    readonly records = 0,
   ) {}
   hold(n = 1): void {
     this.pending += n;
@@ -106,6 +118,7 @@ interface SourceNode {
   readonly tickets: Ticket[];
   ticketHead: number;
   opened: boolean;
+  readonly metrics: ConnectorSeries | undefined;
 }
 
 interface DestinationNode {
@@ -119,6 +132,7 @@ interface DestinationNode {
   readonly batchDelay: number;
   readonly limiter: RateLimiter | undefined;
   opened: boolean;
+  readonly metrics: ConnectorSeries | undefined;
 }
 
 export class PipelineRun {
@@ -140,6 +154,7 @@ export class PipelineRun {
   private failure: ConduitError | undefined;
   private stopping = false;
   private inFlight = 0;
+  private inFlightRecordCount = 0;
   private inFlightZero: (() => void) | undefined;
   private resolveDone!: () => void;
   private rejectDone!: (e: ConduitError) => void;
@@ -191,6 +206,29 @@ export class PipelineRun {
     return this.failure;
   }
 
+  /** Records read and not yet acknowledged. */
+  get inFlightRecords(): number {
+    return this.inFlightRecordCount;
+  }
+
+  /** Estimated bytes of the records in flight (what the byte budget holds). */
+  get inFlightBytes(): number {
+    return this.budget.inUse;
+  }
+
+  /** Each opened source with what it reports through the optional progress() (cheap, no I/O). */
+  sourceProgress(): Array<{ id: string; plugin: string; progress?: SourceProgress }> {
+    return this.sources.map((s) => {
+      let progress: SourceProgress | undefined;
+      try {
+        progress = s.opened ? s.instance.progress?.() : undefined;
+      } catch (e) {
+        this.log.debug('source progress failed', { connector: s.cfg.id, error: e });
+      }
+      return { id: s.cfg.id, plugin: s.plugin.name, ...(progress !== undefined && { progress }) };
+    });
+  }
+
   // ---- building -------------------------------------------------------------------------------
 
   private async build(): Promise<void> {
@@ -238,6 +276,7 @@ export class PipelineRun {
       tickets: [],
       ticketHead: 0,
       opened: false,
+      metrics: this.deps.metrics?.source(c.id, plugin.name),
     };
   }
 
@@ -262,6 +301,7 @@ export class PipelineRun {
       batchDelay: config.duration('sdk.batch.delay'),
       limiter: rate > 0 ? new RateLimiter(rate, burst > 0 ? burst : Math.max(1, Math.ceil(rate))) : undefined,
       opened: false,
+      metrics: this.deps.metrics?.destination(c.id, plugin.name),
     };
   }
 
@@ -424,6 +464,7 @@ export class PipelineRun {
     try {
       while (!this.stopping && this.failure === undefined) {
         let records: OpenCDCRecord[];
+        const readStart = performance.now();
         try {
           records = await s.instance.read(s.readMax, signal);
           if (s.batchDelay > 0 && records.length > 0 && records.length < s.readMax) {
@@ -434,6 +475,7 @@ export class PipelineRun {
           throw this.connectorError(e, Code.ConnectorReadFailed, connectorId, 'read');
         }
         if (records.length === 0) continue;
+        const readEnd = performance.now();
         const readAt = nowNanos();
         const positions = new Array<Uint8Array>(records.length);
         let positionOnly = 0;
@@ -454,14 +496,21 @@ export class PipelineRun {
         // Position-only records are checkpointed and acked with the ticket; nothing downstream sees them.
         if (positionOnly > 0) records = records.filter((r) => r.metadata[POSITION_ONLY_KEY] === undefined);
         const bytes = estimateBatchSize(records);
+        const m = s.metrics;
+        if (m !== undefined && records.length > 0) {
+          m.records.inc(records.length);
+          m.bytes.observeN(bytes / records.length, records.length);
+          m.duration.observe((readEnd - readStart) / 1000);
+        }
         const wait = this.budget.acquire(bytes);
         if (wait !== undefined) await wait;
         if (this.failure !== undefined) {
           this.budget.release(bytes);
           return;
         }
-        const ticket = new Ticket(s, positions, bytes, (t) => this.ticketDone(t));
+        const ticket = new Ticket(s, positions, bytes, (t) => this.ticketDone(t), readEnd, records.length);
         this.inFlight++;
+        this.inFlightRecordCount += positions.length;
         s.tickets.push(ticket);
         const out = s.processors.length === 0 ? records : await this.chain(s.processors, records, ticket);
         await this.fanin.push({ records: out, ticket });
@@ -557,6 +606,7 @@ export class PipelineRun {
     const records = parts.length === 1 ? (parts[0] as OpenCDCRecord[]) : parts.flat();
     if (records.length > 0) {
       let outcomes;
+      const writeStart = performance.now();
       for (let off = 0; off < records.length; off += d.writeMax) {
         const slice = off === 0 && records.length <= d.writeMax ? records : records.slice(off, off + d.writeMax);
         if (d.limiter !== undefined) await d.limiter.take(slice.length, this.readAbort.signal);
@@ -569,9 +619,31 @@ export class PipelineRun {
         if (res !== undefined)
           (outcomes ??= new Array<Error | undefined>(records.length)).splice(off, res.length, ...res);
       }
+      if (d.metrics !== undefined) this.countWritten(d.metrics, group, records.length, outcomes, writeStart);
       if (outcomes !== undefined) this.nackFailed(d, group, parts, outcomes);
     }
     for (const b of group) b.ticket.release();
+  }
+
+  /** Records written (not the refused ones), their estimated size and the write duration: once per group. */
+  private countWritten(
+    m: ConnectorSeries,
+    group: Batch[],
+    total: number,
+    outcomes: (Error | undefined)[] | undefined,
+    start: number,
+  ): void {
+    m.duration.observe((performance.now() - start) / 1000);
+    let written = total;
+    if (outcomes !== undefined) for (const o of outcomes) if (o !== undefined) written--;
+    let bytes = 0;
+    let read = 0;
+    for (const b of group) {
+      bytes += b.ticket.bytes;
+      read += b.ticket.records;
+    }
+    m.records.inc(written);
+    if (read > 0) m.bytes.observeN(bytes / read, written);
   }
 
   private nackFailed(
@@ -628,6 +700,8 @@ export class PipelineRun {
       this.dlq?.recordAcks(head.positions.length);
       this.checkpointer.add(s, head.positions);
       this.inFlight--;
+      this.inFlightRecordCount -= head.positions.length;
+      this.deps.metrics?.latency.observeN((performance.now() - head.readAt) / 1000, head.records);
     }
     if (s.ticketHead > 4096 && s.ticketHead * 2 > q.length) {
       q.splice(0, s.ticketHead);

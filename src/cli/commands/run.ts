@@ -4,7 +4,7 @@
  * signal. The first SIGINT/SIGTERM drains and checkpoints (exit 0); a second
  * exits at once with 130/143.
  */
-import { startApi, type ApiServer } from '../../api/index.js';
+import { healthRoutes, metricsRoute, Readiness, startApi, type ApiServer } from '../../api/index.js';
 import { resolveEngineConfig, type EngineConfig } from '../../config/engine-config.js';
 import { Engine } from '../../engine/engine.js';
 import { PipelineStatus } from '../../engine/types.js';
@@ -85,8 +85,14 @@ export async function runCommand(flags: Record<string, string>, out: Output): Pr
   const registry = builtinRegistry();
   const handle = await bootEngine(cfg, registry, logger);
   let api: ApiServer | undefined;
+  // The pipelines are started (bootEngine) before the API listens, so /readyz is ready from its first answer.
+  const readiness = new Readiness();
+  readiness.markReady();
   try {
-    api = await startApi(handle.engine, registry, logger, cfg.settings);
+    api = await startApi(handle.engine, registry, logger, cfg.settings, [
+      ...healthRoutes({ engine: handle.engine, store: handle.store, readiness }),
+      metricsRoute(handle.engine),
+    ]);
   } catch (e) {
     await handle.engine.shutdown(cfg.drainTimeoutMs);
     await handle.store.close();
