@@ -1,12 +1,16 @@
 /**
  * The `conduit` command line: a thin layer over the engine service.
- * Exit codes: 0 ok, 1 internal, 2 invalid input, 3 environment; a second
+ * Server commands (list, describe, start, stop) talk to the HTTP API of \`conduit run\`:
+  --api.http.address HOST:PORT (default :8080, i.e. 127.0.0.1:8080; also CONDUIT_API_HTTP_ADDRESS or conduit.yaml),
+  the token from CONDUIT_API_HTTP_AUTH_TOKEN or --api.http.auth.token-file FILE. Server unreachable: exit 3.
+Exit codes: 0 ok, 1 internal, 2 invalid input, 3 environment; a second
  * SIGINT/SIGTERM exits with 130/143.
  */
 import { ENGINE_PARAMS } from '../config/engine-config.js';
 import { Code, ExitCode } from '../errors/codes.js';
 import { ConduitError } from '../errors/conduit-error.js';
 import { checkFlags, parseArgs } from './args.js';
+import { clientCommand, isClientCommand } from './commands/client/commands.js';
 import { initCommand } from './commands/init.js';
 import { PROCESSORS_TEST_FLAGS, processorsTestCommand } from './commands/processors-test.js';
 import { quickstartCommand } from './commands/quickstart.js';
@@ -28,6 +32,18 @@ Commands:
   init [--path DIR]           create conduit.yaml and the pipelines/ folder
   pipelines validate <path>   check pipeline files offline
   pipelines schema            print the JSON Schema of pipeline files (for editors)
+  pipelines list [--name REGEX]
+                              list the pipelines of the running server
+  pipelines describe ID       a pipeline: its state, error and connectors
+  pipelines start ID          start a pipeline
+  pipelines stop ID [--force] stop a pipeline (drain and checkpoint; --force drops what is in flight)
+  connectors list [--pipeline-id ID]
+                              list the connectors of the running server
+  connectors describe ID      a connector: its settings (secrets redacted) and position
+  connector-plugins list [--name REGEX] | describe NAME
+                              connector plugins and their parameters
+  processor-plugins list [--name REGEX] | describe NAME
+                              processor plugins and their parameters
   processors test <file> --input records.jsonl [--processor ID[,ID…]] [--pipeline ID]
                               run processors of a pipeline file on sample records (OpenCDC JSON lines)
   version                     print the version
@@ -35,6 +51,9 @@ Commands:
 Global flags: --json (a JSON envelope on stdout), --quiet, --help
 Run flags: every engine setting as --key value, e.g. --db.type sqlite --pipelines.path ./pipelines
   (also CONDUIT_DB_TYPE=... or conduit.yaml); --exit-after 30s stops after a while.
+Server commands (list, describe, start, stop) talk to the HTTP API of \`conduit run\`:
+  --api.http.address HOST:PORT (default :8080, i.e. 127.0.0.1:8080; also CONDUIT_API_HTTP_ADDRESS or conduit.yaml),
+  the token from CONDUIT_API_HTTP_AUTH_TOKEN or --api.http.auth.token-file FILE. Server unreachable: exit 3.
 Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 environment (store or port), 130/143 second signal.
 `;
 
@@ -83,10 +102,19 @@ export async function main(argv: readonly string[]): Promise<number> {
           checkFlags(flags, GLOBAL);
           return schemaCommand(out);
         }
+        if (isClientCommand('pipelines', sub)) return await clientCommand('pipelines', sub, arg, flags, out, GLOBAL);
         throw new ConduitError(Code.EngineConfigInvalid, `unknown command "pipelines ${sub ?? ''}"`, {
           suggestion:
-            'use "conduit pipelines validate <path>" or "conduit pipelines schema"; the other pipelines commands (list, describe, start, stop) are not built yet; use the HTTP API of `conduit run`',
+            'use "conduit pipelines" with validate, schema (offline) or list, describe, start, stop (against "conduit run")',
         });
+      case 'connectors':
+      case 'connector':
+        command = `connectors ${sub ?? ''}`.trim();
+        return await clientCommand('connectors', sub, arg, flags, out, GLOBAL);
+      case 'connector-plugins':
+      case 'processor-plugins':
+        command = `${cmd} ${sub ?? ''}`.trim();
+        return await clientCommand(cmd, sub, arg, flags, out, GLOBAL);
       case 'processors':
       case 'processor':
         command = `processors ${sub ?? ''}`.trim();

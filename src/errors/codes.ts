@@ -153,6 +153,13 @@ export const Code = {
     false,
     'A setting sent as *** has no stored value to keep.',
   ),
+  ApiUnreachable: define(
+    'api.unreachable',
+    'environment',
+    true,
+    'The Conduit API cannot be reached, or did not answer in time (CLI client commands).',
+  ),
+  ApiBadAnswer: define('api.bad_answer', 'environment', false, 'The address answers, but not as the Conduit API.'),
   ApiOriginNotAllowed: define('api.origin_not_allowed', 'input', false, 'A CORS request from an origin not allowed.'),
   // Connectors at run time.
   ConnectorOpenFailed: define('connector.open_failed', 'runtime', true, 'A connector failed to open.'),
