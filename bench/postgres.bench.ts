@@ -42,43 +42,57 @@
  *          [--latency-seconds 30] [--latency-rate 5000] [--latency-warmup 5] [--latency-clients 32]
  *          [--phases snapshot,cdc,latency] [--cpu-prof-dir DIR] [--cli bin/conduit.js] [--no-save]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
   fstatSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   readSync,
-  statSync,
   watch,
-  writeFileSync,
   type FSWatcher,
 } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { formatSummary, summarise, type ProfileSummary } from './postgres/cpuprofile-top.js';
+import {
+  checkCli,
+  children,
+  cliFlags,
+  countLines,
+  cpuOf,
+  fileSize,
+  kernelThreadsCpu,
+  linesIn,
+  machine,
+  machineCpu,
+  median,
+  noisy,
+  percentiles,
+  pipelineFile as pipelineFileOf,
+  profileOf as profileIn,
+  quietMachine,
+  root,
+  round,
+  saveResults,
+  start,
+  startEngine as startEngineOf,
+  stop,
+  tail,
+  tick,
+  V8_FLAGS,
+  vmHwmMb,
+  type Percentiles,
+  type Proc,
+  type Timing,
+} from './lib/harness.js';
+import type { ProfileSummary } from './postgres/cpuprofile-top.js';
 import { countPgOutput, messageLength } from './postgres/pgoutput-count.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const num = (name: string, def: number): number => {
-  const v = flag(name);
-  const n = v === undefined ? def : Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} wants a number, got ${v}`);
-  return n;
-};
-
+const { flag, num, has } = cliFlags(process.argv.slice(2));
 const ROWS = num('rows', 2_000_000);
 const TX_ROWS = num('tx-rows', 1000);
 const RUNS = num('runs', 1);
@@ -89,12 +103,8 @@ const LAT_CLIENTS = num('latency-clients', 32);
 const PHASES = (flag('phases') ?? 'snapshot,cdc,latency').split(',');
 const PROF_DIR = flag('cpu-prof-dir') === undefined ? undefined : resolve(flag('cpu-prof-dir') as string);
 const CLI = resolve(flag('cli') ?? join(root, 'bin/conduit.js'));
-const SAVE = !args.includes('--no-save');
+const SAVE = !has('no-save');
 
-/** The V8 flags bin/conduit.js runs with (its shebang), so that the engine runs as a user runs it. */
-const V8_FLAGS = (readFileSync(join(root, 'bin/conduit.js'), 'utf8').split('\n')[0] ?? '')
-  .split(' ')
-  .filter((a) => a.startsWith('--'));
 const PG_BIN = ['/usr/lib/postgresql/15/bin', ...pgBinDirs()].find((d) => existsSync(join(d, 'pg_recvlogical')));
 const bin = (name: string): string => (PG_BIN === undefined ? name : join(PG_BIN, name));
 
@@ -111,191 +121,21 @@ const ROW_SQL =
 
 // ── processes ─────────────────────────────────────────────────────────────────
 
-interface Proc {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  /** Exit code, or 128 + signal. */
-  readonly exited: Promise<number>;
-  readonly logFile: string;
-}
-
-const children = new Set<ChildProcess>();
-
-function start(cmd: string, argv: string[], logFile: string, stdout?: number): Proc {
-  const log = openSync(logFile, 'a');
-  const child = spawn(cmd, argv, { stdio: ['ignore', stdout ?? log, log] });
-  closeSync(log);
-  children.add(child);
-  const exited = new Promise<number>((res) =>
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      res(code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 2));
-    }),
-  );
-  return { child, pid: child.pid ?? 0, exited, logFile };
-}
-
-async function stop(p: Proc, timeoutMs = 60_000): Promise<number> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return p.exited;
-  p.child.kill('SIGTERM');
-  const t = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
-  const code = await p.exited;
-  clearTimeout(t);
-  return code;
-}
-
-function tail(file: string, n = 20): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
-  } catch {
-    return '';
-  }
-}
-
-/** Starts `conduit run` on one pipeline file, with the bin's V8 flags (and --cpu-prof when asked). */
+/** Starts `conduit run` on one pipeline file (with --cpu-prof into --cpu-prof-dir when asked). */
 function startEngine(dir: string, pipeline: string, state: string, profName?: string): Proc {
-  const prof = PROF_DIR !== undefined && profName !== undefined ? join(PROF_DIR, profName) : undefined;
-  if (prof !== undefined) mkdirSync(prof, { recursive: true });
-  return start(
-    process.execPath,
-    [
-      ...V8_FLAGS,
-      ...(prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]),
-      CLI,
-      'run',
-      '--pipelines.path',
-      pipeline,
-      '--db.type',
-      'sqlite',
-      '--db.sqlite.path',
-      state,
-      '--log.level',
-      'warn',
-    ],
-    join(dir, 'engine.log'),
-  );
+  return startEngineOf({ cli: CLI, dir, pipeline, state, profDir: PROF_DIR, profName });
 }
 
-async function pipelineFile(dir: string, name: string, settings: Record<string, string>, out: string): Promise<string> {
-  const file = join(dir, `${name}.yaml`);
-  const lines = [
-    'version: "2.2"',
-    'pipelines:',
-    `  - id: ${name}`,
-    '    connectors:',
-    '      - id: src',
-    '        type: source',
-    '        plugin: postgres',
-    '        settings:',
-    ...Object.entries(settings).map(([k, v]) => `          ${k}: ${JSON.stringify(v)}`),
-    '      - id: dst',
-    '        type: destination',
-    '        plugin: file',
-    '        settings:',
-    `          path: ${JSON.stringify(out)}`,
-  ];
-  await writeFile(file, `${lines.join('\n')}\n`);
-  return file;
+/** A postgres → file pipeline. */
+function pipelineFile(dir: string, name: string, settings: Record<string, string>, out: string): Promise<string> {
+  return pipelineFileOf(dir, name, { plugin: 'postgres', settings }, { plugin: 'file', settings: { path: out } });
 }
 
 function profileOf(name: string): ProfileSummary | undefined {
-  if (PROF_DIR === undefined) return undefined;
-  const dir = join(PROF_DIR, name);
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
-  if (files.length === 0) {
-    console.log(`  (no CPU profile in ${dir}: did the engine exit cleanly?)`);
-    return undefined;
-  }
-  const s = summarise(join(dir, files[0] as string), 20);
-  console.log(formatSummary(s).replace(/^/gm, '  '));
-  return s;
+  return profileIn(PROF_DIR, name);
 }
 
 // ── measuring ─────────────────────────────────────────────────────────────────
-
-interface Timing {
-  /** performance.now() of the first byte seen in the file, and of the N-th line. */
-  first: number;
-  last: number;
-  bytes: number;
-}
-
-/**
- * Counts newlines as the file grows; the N-th line ends the count. Fails when
- * `alive` says the writer is gone and the file stopped growing short of N.
- */
-async function countLines(path: string, want: number, alive: () => boolean): Promise<Timing> {
-  for (;;) {
-    if (fileSize(path) > 0) break;
-    if (!alive()) throw new Error(`${path}: the writer exited before writing anything`);
-    await tick(1);
-  }
-  const first = performance.now();
-  const fd = openSync(path, 'r');
-  const buf = Buffer.allocUnsafe(8 << 20);
-  let offset = 0;
-  let lines = 0;
-  try {
-    while (lines < want) {
-      const wasAlive = alive();
-      const n = readSync(fd, buf, 0, buf.length, offset);
-      if (n === 0) {
-        if (!wasAlive) throw new Error(`${path}: the writer exited after ${lines} of ${want} lines`);
-        await tick(2);
-        continue;
-      }
-      offset += n;
-      let i = -1;
-      while ((i = buf.indexOf(10, i + 1)) !== -1 && i < n) lines++;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return { first, last: performance.now(), bytes: offset };
-}
-
-/** Lines in a whole file. */
-function linesIn(path: string): number {
-  const fd = openSync(path, 'r');
-  const buf = Buffer.allocUnsafe(8 << 20);
-  let lines = 0;
-  let n: number;
-  let pos = 0;
-  while ((n = readSync(fd, buf, 0, buf.length, pos)) > 0) {
-    pos += n;
-    let i = -1;
-    while ((i = buf.indexOf(10, i + 1)) !== -1 && i < n) lines++;
-  }
-  closeSync(fd);
-  return lines;
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
-function tick(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function vmHwmMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Math.round(Number(m?.[1] ?? 0) / 1024);
-}
-
-/** utime + stime of a process, in seconds (clock ticks of 1/100 s). */
-function cpuOf(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 /**
  * CPU-seconds of the server backends (client backends and walsenders) of the
@@ -431,21 +271,6 @@ interface CpuReport {
   other: number;
 }
 
-/** CPU-seconds of the kernel threads (children of kthreadd, pid 2) so far. */
-function kernelThreadsCpu(): number {
-  let total = 0;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const fields = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      if (fields[1] === '2') total += (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
-}
-
 /** The postmaster of the cluster measured (from its postmaster.pid), when this user may read it. */
 let postmasterPid: number | undefined;
 
@@ -463,31 +288,6 @@ function postmasterChildren(): number[] {
     }
   }
   return out;
-}
-
-/** Waits (up to 2 minutes) until the machine is idle: less than a quarter of a core busy over a second. */
-async function quietMachine(): Promise<number> {
-  const deadline = performance.now() + 120_000;
-  let warned = false;
-  for (;;) {
-    const a = machineCpu();
-    await tick(1000);
-    const cores = machineCpu().busy - a.busy;
-    if (cores < 0.25 || performance.now() > deadline) {
-      if (cores >= 0.25) console.log(`  !! the machine is still busy (${round(cores, 2)} cores); measuring anyway`);
-      return round(cores, 2);
-    }
-    if (!warned)
-      console.log(`  (waiting for the machine to go idle: ${round(cores, 2)} cores busy by other processes)`);
-    warned = true;
-  }
-}
-
-/** Busy and stolen CPU-seconds of the whole machine so far (/proc/stat, in 1/100 s). */
-function machineCpu(): { busy: number; steal: number } {
-  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
-  return { busy: (user + nice + system + irq + softirq) / 100, steal: steal / 100 };
 }
 
 // ── database ──────────────────────────────────────────────────────────────────
@@ -674,14 +474,6 @@ function show(r: ArmResult): void {
       `kernel ${r.kernelCpuSeconds}, other ${r.otherCpuSeconds}`,
   );
   noisy(r.otherCpuSeconds, r.secondsFromSpawn);
-}
-
-/** Flags an arm during which other processes used more than a tenth of a core (and half a CPU-second). */
-function noisy(otherCpuSeconds: number, seconds: number): void {
-  const cores = otherCpuSeconds / seconds;
-  if (otherCpuSeconds > 0.5 && cores > 0.1) {
-    console.log(`  !! other processes used ${round(cores, 2)} cores meanwhile: this arm is not a clean measurement`);
-  }
 }
 
 async function snapshotPhase(db: pg.Client, url: string, dir: string): Promise<Record<string, unknown>> {
@@ -1242,20 +1034,6 @@ function latencySummary(results: LatencyResult[]): Record<string, number> {
   };
 }
 
-interface Percentiles {
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
-
-function percentiles(xs: number[]): Percentiles {
-  const s = Float64Array.from(xs).sort();
-  const at = (q: number) => round(s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN, 1);
-  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: round(s[s.length - 1] ?? Number.NaN, 1) };
-}
-
 function summary(results: ArmResult[], engine: string, baseline: string): Record<string, number> {
   const med = (name: string, f: (r: ArmResult) => number | undefined) =>
     median(results.filter((r) => r.arm === name).map((r) => f(r) ?? Number.NaN));
@@ -1272,23 +1050,10 @@ function summary(results: ArmResult[], engine: string, baseline: string): Record
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
-
 // ── main ──────────────────────────────────────────────────────────────────────
 
 async function main(): Promise<void> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} not found`);
-  if (CLI.endsWith('bin/conduit.js') && !existsSync(join(root, 'dist/conduit.mjs'))) {
-    throw new Error('dist/conduit.mjs is missing: run node scripts/build.mjs first');
-  }
+  checkCli(CLI);
   const srv = server();
   let db: pg.Client | undefined;
   const dir = await mkdtemp(join(tmpdir(), 'bench-postgres-'));
@@ -1341,7 +1106,7 @@ async function main(): Promise<void> {
       profiled: PROF_DIR !== undefined,
     };
     console.log(`postgres ${info.rows[0]?.version}, ${JSON.stringify(settings)}`);
-    Object.assign(out, { machine: machine(), server: info.rows[0], settings });
+    Object.assign(out, { machine: machine(CLI), server: info.rows[0], settings });
     if (PHASES.includes('snapshot')) out.snapshot = await snapshotPhase(db, srv.url, dir);
     if (PHASES.includes('cdc')) out.cdc = await cdcPhase(db, srv.url, dir);
     if (PHASES.includes('latency')) out.latency = await latencyPhase(db, srv.url, dir);
@@ -1371,36 +1136,7 @@ async function main(): Promise<void> {
         `${ls.enginePeakRssMb} MB | | p99 < 100 ms |`,
     );
   }
-  if (SAVE) {
-    mkdirSync(join(root, 'bench/results'), { recursive: true });
-    const file = join(root, 'bench/results', `postgres-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
-    console.log(`\nraw results: ${file}`);
-  }
-}
-
-function machine(): Record<string, unknown> {
-  const git = (...a: string[]): string => {
-    try {
-      return execFileSync('git', a, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    } catch {
-      return '';
-    }
-  };
-  const bundle = join(root, 'dist/conduit.mjs');
-  return {
-    commit: git('rev-parse', 'HEAD'),
-    /** Uncommitted changes under src/ when measured. */
-    dirtySrc: git('status', '--porcelain', '--', 'src')
-      .split('\n')
-      .filter((l) => l !== '').length,
-    bundleSha256: existsSync(bundle)
-      ? createHash('sha256').update(readFileSync(bundle)).digest('hex').slice(0, 16)
-      : '',
-    node: process.version,
-    cpus: readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length,
-    memGb: Math.round(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]) / 1024 / 1024),
-  };
+  if (SAVE) console.log(`\nraw results: ${saveResults('postgres', out)}`);
 }
 
 await main();

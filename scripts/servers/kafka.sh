@@ -365,10 +365,11 @@ start() {
   make_certs
   write_config
   local id
-  # A cluster id is 16 random bytes in URL-safe base64 (what StorageTool random-uuid prints, without a JVM).
+  # A cluster id is 16 random bytes in URL-safe base64 (what StorageTool random-uuid prints, without a JVM);
+  # it may start with "-", hence --cluster-id=.
   id="$(openssl rand 16 | base64 | tr "+/" "-_" | tr -d "=")"
   java "-Dlog4j2.configurationFile=$state/log4j2.properties" -cp "$libs/*" kafka.tools.StorageTool format \
-    -t "$id" -c "$state/server.properties" \
+    --cluster-id="$id" -c "$state/server.properties" \
     --add-scram "SCRAM-SHA-256=[name=$sasl_user,password=$sasl_password]" \
     --add-scram "SCRAM-SHA-512=[name=$sasl_user,password=$sasl_password]" >"$state/format.log" 2>&1 || {
     cat "$state/format.log" >&2

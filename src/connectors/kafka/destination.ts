@@ -17,10 +17,11 @@ import { Producer, ProduceAcks, type MessageToProduce } from '@platformatic/kafk
 import { Code } from '../../errors/codes.js';
 import { ConduitError } from '../../errors/conduit-error.js';
 import { silentLogger, type Logger } from '../../log/logger.js';
-import { encodeValue } from '../../opencdc/json.js';
+import { encodeValue, type ByteSink } from '../../opencdc/json.js';
 import { type Data, type OpenCDCRecord } from '../../opencdc/record.js';
 import type { Destination, DestinationContext, RecordFormatter, WriteOutcome } from '../../sdk/connector.js';
 import type { Config } from '../../sdk/params.js';
+import { byteWriterOf, type RecordByteWriter } from '../../sdk/formats.js';
 import { compileTemplate, type Template } from '../../template/index.js';
 import { paramError } from '../util.js';
 import { clientOptions, describe, forceClose, isRetryable, type KafkaClientOptions } from './client.js';
@@ -30,6 +31,8 @@ type Message = MessageToProduce<Buffer, Buffer, string, string>;
 /** Per-message overhead of the record batch format, for the size estimate. */
 const MESSAGE_OVERHEAD = 64;
 const MAX_BACKOFF_MS = 2000;
+/** The first size of a write's value buffer (it grows by doubling; the bytes written keep their place). */
+const VALUE_BUFFER_BYTES = 256 << 10;
 
 const ACKS_VALUE = { none: ProduceAcks.NO_RESPONSE, one: ProduceAcks.LEADER, all: ProduceAcks.ALL } as const;
 
@@ -42,6 +45,8 @@ export class KafkaDestination implements Destination {
   private deliveryTimeout = 0;
   private headers = false;
   private format: RecordFormatter = () => '';
+  /** The format's byte writer, when it has one (opencdc/json): values are encoded straight into a chunk buffer. */
+  private writeInto: RecordByteWriter | undefined;
   private logger: Logger = silentLogger;
   private producer: Producer<Buffer, Buffer, string, string> | undefined;
   private closed = false;
@@ -73,6 +78,7 @@ export class KafkaDestination implements Destination {
     this.deliveryTimeout = config.duration('deliveryTimeout');
     this.headers = config.bool('headers.metadata');
     this.format = ctx.format;
+    this.writeInto = byteWriterOf(ctx.format);
     this.logger = ctx.logger;
   }
 
@@ -104,12 +110,15 @@ export class KafkaDestination implements Destination {
     };
     let chunk: Message[] = [];
     let chunkBytes = 0;
+    // The values of a write are encoded one after the other into one buffer; each message's value is a view of
+    // its bytes. A fresh buffer per write: the producer may still hold views of the last one's values.
+    const sink: ByteSink = { buf: Buffer.allocUnsafe(this.writeInto === undefined ? 0 : VALUE_BUFFER_BYTES), off: 0 };
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as OpenCDCRecord;
       let message: Message;
       let size: number;
       try {
-        ({ message, size } = this.toMessage(record));
+        ({ message, size } = this.toMessage(record, sink));
       } catch (err) {
         fail(i, err instanceof Error ? err : new Error(String(err)));
         continue;
@@ -155,7 +164,7 @@ export class KafkaDestination implements Destination {
     });
   }
 
-  private toMessage(record: OpenCDCRecord): { message: Message; size: number } {
+  private toMessage(record: OpenCDCRecord, sink: ByteSink): { message: Message; size: number } {
     const topic = this.topic.execute(record).trim();
     if (topic === '') {
       throw new ConduitError(Code.ConnectorWriteFailed, 'kafka: the topic template gave an empty topic', {
@@ -164,8 +173,15 @@ export class KafkaDestination implements Destination {
         suggestion: 'set opencdc.collection on the records, or name a topic',
       });
     }
-    const formatted = this.format(record);
-    const value = typeof formatted === 'string' ? Buffer.from(formatted, 'utf8') : toBuffer(formatted);
+    let value: Buffer;
+    if (this.writeInto !== undefined) {
+      const from = sink.off;
+      this.writeInto(record, sink);
+      value = sink.buf.subarray(from, sink.off);
+    } else {
+      const formatted = this.format(record);
+      value = typeof formatted === 'string' ? Buffer.from(formatted, 'utf8') : toBuffer(formatted);
+    }
     const key = keyBytes(record.key);
     let size = MESSAGE_OVERHEAD + value.length + (key?.length ?? 0);
     const message: Message = { topic, value };

@@ -24,19 +24,40 @@ export function encodeGroupPosition(groupID: string, topic: string, partition: n
   );
 }
 
-export function encodeFrontierPosition(
+/**
+ * The positions of one partition's records without a group: for the record at
+ * `offset`, `next` is the partition's next offset once it is delivered. The
+ * other partitions' offsets are taken from `frontier` now (they do not move
+ * while one partition's records are turned into records), so each position is
+ * two fixed strings around two numbers.
+ */
+export function frontierPositions(
   topic: string,
   partition: number,
-  offset: bigint,
   frontier: Iterable<{ readonly topic: string; readonly partition: number; readonly next: bigint }>,
-): Uint8Array {
-  let offsets = '';
+): (offset: bigint, next: bigint) => Uint8Array {
+  let before = '';
+  let after = '';
+  let seen = false;
+  let sep = '';
   for (const p of frontier) {
-    offsets += `${offsets === '' ? '' : ','}${JSON.stringify(`${p.topic}:${p.partition}`)}:${p.next}`;
+    if (p.topic === topic && p.partition === partition) {
+      before += sep;
+      seen = true;
+    } else if (seen) {
+      after += `,${JSON.stringify(`${p.topic}:${p.partition}`)}:${p.next}`;
+    } else {
+      before += `${sep}${JSON.stringify(`${p.topic}:${p.partition}`)}:${p.next}`;
+    }
+    sep = ',';
   }
-  return Buffer.from(
-    `{"topic":${JSON.stringify(topic)},"partition":${partition},"offset":${offset},"offsets":{${offsets}}}`,
-  );
+  if (!seen) before += sep;
+  const head = `{"topic":${JSON.stringify(topic)},"partition":${partition},"offset":`;
+  const middle = `,"offsets":{${before}${JSON.stringify(`${topic}:${partition}`)}:`;
+  const tail = `${after}}}`;
+  // Topic names are ASCII (Kafka allows [a-zA-Z0-9._-]): then latin1 gives the same bytes as UTF-8, cheaper.
+  const encoding = /^[\x20-\x7e]*$/.test(head + middle + tail) ? 'latin1' : 'utf8';
+  return (offset, next) => Buffer.from(`${head}${offset}${middle}${next}${tail}`, encoding);
 }
 
 export function decodePosition(position: Uint8Array): Position {

@@ -28,7 +28,7 @@ import type { ConnectorContext, Source } from '../../sdk/connector.js';
 import type { Config } from '../../sdk/params.js';
 import { delay } from '../util.js';
 import { clientOptions, describe, forceClose, hasApiError, isRetryable, type KafkaClientOptions } from './client.js';
-import { decodePosition, encodeFrontierPosition, encodeGroupPosition, type Position } from './position.js';
+import { decodePosition, encodeGroupPosition, frontierPositions, type Position } from './position.js';
 
 /** Metadata key prefix of the message headers. */
 export const HEADER_PREFIX = 'kafka.header.';
@@ -406,6 +406,9 @@ export class KafkaSource implements Source {
     const st = this.parts.get(key);
     // Revoked meanwhile, or moved by another round: drop, it is fetched again from its state.
     if (st === undefined || batches === undefined || asked.get(key) !== st.next) return;
+    const groupId = this.groupId;
+    // Without a group every position holds the whole frontier; only this partition's offset moves meanwhile.
+    const frontier = groupId === '' ? frontierPositions(topic, partition, this.parts.values()) : undefined;
     for (const batch of batches) {
       const last = batch.firstOffset + BigInt(batch.lastOffsetDelta);
       if ((batch.attributes & IS_CONTROL) === 0) {
@@ -413,20 +416,16 @@ export class KafkaSource implements Source {
           const offset = batch.firstOffset + BigInt(r.offsetDelta);
           if (offset < st.next) continue;
           st.next = offset + 1n;
-          this.buffered.push(this.toRecord(topic, partition, offset, batch.firstTimestamp + r.timestampDelta, r));
+          const position =
+            frontier === undefined ? encodeGroupPosition(groupId, topic, partition, offset) : frontier(offset, st.next);
+          this.buffered.push(this.toRecord(topic, batch.firstTimestamp + r.timestampDelta, r, position));
         }
       }
       if (last + 1n > st.next) st.next = last + 1n;
     }
   }
 
-  private toRecord(
-    topic: string,
-    partition: number,
-    offset: bigint,
-    timestamp: bigint,
-    r: FetchedRecord,
-  ): OpenCDCRecord {
+  private toRecord(topic: string, timestamp: bigint, r: FetchedRecord, position: Uint8Array): OpenCDCRecord {
     const metadata: Record<string, string> = {
       [MetadataKey.Collection]: topic,
       [MetadataKey.CreatedAt]: (timestamp * 1_000_000n).toString(),
@@ -435,10 +434,6 @@ export class KafkaSource implements Source {
       if (k === null) continue;
       metadata[HEADER_PREFIX + k.toString('utf8')] = v === null ? '' : v.toString('utf8');
     }
-    const position =
-      this.groupId === ''
-        ? encodeFrontierPosition(topic, partition, offset, this.parts.values())
-        : encodeGroupPosition(this.groupId, topic, partition, offset);
     return {
       position,
       operation: 'create',
