@@ -6,12 +6,13 @@
  * random bits, and a conditional write (If-None-Match: *) that refuses to replace an existing object.
  * Bodies above MULTIPART_THRESHOLD go up as a multipart upload.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -170,10 +171,22 @@ export class S3Destination implements Destination {
         return;
       } catch (err) {
         const taken = s3ErrorName(err) === 'PreconditionFailed' || httpStatus(err) === 412;
+        // A retried PUT that finds the name taken: the attempt before was stored, only its answer was lost.
+        if (taken && attempts(err) > 1 && (await this.holds(key, body))) return;
         if (taken && attempt < 3) continue;
         if (err instanceof ConduitError) throw err;
         throw s3Error(Code.ConnectorWriteFailed, `writing ${key}`, this.bucket, err);
       }
+    }
+  }
+
+  /** Whether the object at `key` is `body` as this destination stores it (by its ETag). */
+  private async holds(key: string, body: Buffer): Promise<boolean> {
+    try {
+      const head = await this.connection().client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return head.ETag === etagOf(body);
+    } catch {
+      return false; // not known: the batch is stored again under another name
     }
   }
 
@@ -213,4 +226,27 @@ export class S3Destination implements Destination {
       throw err;
     }
   }
+}
+
+/**
+ * The ETag S3 gives the body as `store` uploads it: the MD5 of a single PUT, or for a multipart
+ * upload the MD5 of its parts' MD5s and the part count. (Objects encrypted with SSE-KMS or SSE-C
+ * have other ETags: they never match, and a batch whose answer was lost is stored again.)
+ */
+export function etagOf(body: Buffer): string {
+  if (body.length <= MULTIPART_THRESHOLD) return `"${createHash('md5').update(body).digest('hex')}"`;
+  const parts: Buffer[] = [];
+  for (let off = 0; off < body.length; off += PART_SIZE) {
+    parts.push(
+      createHash('md5')
+        .update(body.subarray(off, off + PART_SIZE))
+        .digest(),
+    );
+  }
+  return `"${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}"`;
+}
+
+/** The attempts the SDK made for the failed request (1 when it did not retry). */
+function attempts(err: unknown): number {
+  return (err as { $metadata?: { attempts?: number } } | null)?.$metadata?.attempts ?? 1;
 }

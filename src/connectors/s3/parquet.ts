@@ -42,13 +42,11 @@ export function recordsToParquet(records: readonly OpenCDCRecord[]): {
     } else rows.push(r);
   });
 
+  const afters = rows.map((r) => (isStructuredData(r.payload.after) ? r.payload.after : undefined));
   const fields = new Map<string, FieldType | undefined>();
-  for (const r of rows) {
-    const after = r.payload.after;
-    if (!isStructuredData(after)) continue;
-    for (const [name, value] of Object.entries(after)) {
-      fields.set(name, merge(fields.get(name), value));
-    }
+  for (const after of afters) {
+    if (after === undefined) continue;
+    for (const name of Object.keys(after)) fields.set(name, merge(fields.get(name), after[name]));
   }
   const columnData: ColumnSource[] = [
     { name: 'opencdc_position', type: 'BYTE_ARRAY', data: rows.map((r) => r.position) },
@@ -63,15 +61,12 @@ export function recordsToParquet(records: readonly OpenCDCRecord[]): {
   ];
   for (const [name, type] of fields) {
     const t = type ?? 'JSON';
-    columnData.push({
-      name,
-      type: t,
-      data: rows.map((r) => {
-        const after = r.payload.after;
-        const v = isStructuredData(after) ? after[name] : undefined;
-        return v === undefined || v === null ? null : convert(t, v);
-      }),
-    });
+    const data = new Array<unknown>(afters.length);
+    for (let i = 0; i < afters.length; i++) {
+      const v = afters[i]?.[name];
+      data[i] = v === undefined || v === null ? null : convert(t, v);
+    }
+    columnData.push(t === 'STRING' ? stringColumn(name, data as (string | null)[]) : { name, type: t, data });
   }
   if (rows.some((r) => isRawData(r.payload.after))) {
     columnData.push({
@@ -82,6 +77,55 @@ export function recordsToParquet(records: readonly OpenCDCRecord[]): {
   }
   const bytes = new Uint8Array(parquetWriteBuffer({ columnData, createdBy: 'conduit-ts s3 destination' }));
   return { bytes, outcomes, written: rows.length };
+}
+
+/**
+ * A column of strings. When a dictionary would not pay (the writer's rule: it must at least halve the
+ * plain size), the values go to the writer as UTF-8 views into one buffer with PLAIN encoding: left to
+ * itself, the writer would build and discard a dictionary, then encode every value into a buffer of
+ * its own (a TextEncoder call and an allocation per value): most of the time of a batch of short,
+ * varied strings.
+ */
+function stringColumn(name: string, values: readonly (string | null)[]): ColumnSource {
+  let plainBytes = 0;
+  let count = 0;
+  for (const s of values) {
+    if (s === null) continue;
+    count++;
+    plainBytes += s.length + 4;
+  }
+  const distinct = new Set<string>();
+  let dictionaryBytes = 0;
+  for (const s of values) {
+    if (s === null || distinct.has(s)) continue;
+    distinct.add(s);
+    dictionaryBytes += s.length + 4;
+    if (2 * dictionaryBytes > plainBytes) break; // cannot pay any more
+  }
+  const indexBytes = Math.ceil((count * Math.ceil(Math.log2(Math.max(2, distinct.size)))) / 8);
+  if (2 * (dictionaryBytes + indexBytes) <= plainBytes) return { name, type: 'STRING', data: values as string[] };
+  return { name, type: 'STRING', data: utf8Column(values), encoding: 'PLAIN' };
+}
+
+/** The UTF-8 bytes of strings, as views into one buffer (one allocation instead of one per value). */
+function utf8Column(values: readonly (string | null)[]): (Uint8Array | null)[] {
+  let bound = 0;
+  for (const s of values) if (s !== null) bound += s.length * 3;
+  const slab = Buffer.allocUnsafe(bound);
+  let off = 0;
+  return values.map((s) => {
+    if (s === null) return null;
+    const start = off;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) {
+        off = start + slab.write(s, start, 'utf8');
+        return slab.subarray(start, off);
+      }
+      slab[off++] = c;
+    }
+    return slab.subarray(start, off);
+  });
 }
 
 function typeOf(v: StructuredValue): FieldType | undefined {

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import {
   CompleteMultipartUploadCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
-  GetObjectCommand,
   ListObjectsV2Command,
-  PutBucketVersioningCommand,
   PutObjectCommand,
-  S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { parquetReadObjects } from 'hyparquet';
@@ -36,116 +27,13 @@ import { waitFor } from '../../sdk/testing.js';
 import { s3Plugin } from './index.js';
 import { S3Source } from './source.js';
 import { sourceParams } from './spec.js';
+import { bodyOf, destroyClients, freshBucket, listKeys } from './testing.js';
 
-// ---------------------------------------------------------------------------------------------
-// The server: scripts/test.sh exports CONDUIT_TEST_S3_*; a file run alone starts a private one.
-
-interface S3Env {
-  endpoint: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  region: string;
-}
-
-const script = fileURLToPath(new URL('../../../scripts/servers/s3.sh', import.meta.url));
-let server: Promise<S3Env> | undefined;
-
-function s3Env(): Promise<S3Env> {
-  const e = process.env;
-  if (e.CONDUIT_TEST_S3_ENDPOINT) {
-    return Promise.resolve({
-      endpoint: e.CONDUIT_TEST_S3_ENDPOINT,
-      accessKeyId: e.CONDUIT_TEST_S3_ACCESS_KEY_ID ?? 'test',
-      secretAccessKey: e.CONDUIT_TEST_S3_SECRET_ACCESS_KEY ?? 'test',
-      region: e.CONDUIT_TEST_S3_REGION ?? 'us-east-1',
-    });
-  }
-  server ??= startPrivate();
-  return server;
-}
-
-function startPrivate(): Promise<S3Env> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'conduit-s3-state-'));
-  const env = { ...process.env, CONDUIT_TEST_S3_STATE: join(stateDir, 's3.env') };
-  process.on('exit', () => {
-    spawnSync('bash', [script, 'stop'], { env, stdio: 'ignore' });
-    rmSync(stateDir, { recursive: true, force: true });
-  });
-  return new Promise((resolve, reject) => {
-    execFile('bash', [script, 'start'], { env }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`scripts/servers/s3.sh start failed: ${err.message}\n${stderr}`));
-      const get = (name: string) => new RegExp(`^export ${name}=(\\S+)$`, 'm').exec(stdout)?.[1] ?? '';
-      resolve({
-        endpoint: get('CONDUIT_TEST_S3_ENDPOINT'),
-        accessKeyId: get('CONDUIT_TEST_S3_ACCESS_KEY_ID'),
-        secretAccessKey: get('CONDUIT_TEST_S3_SECRET_ACCESS_KEY'),
-        region: get('CONDUIT_TEST_S3_REGION'),
-      });
-    });
-  });
-}
-
-const clients: S3Client[] = [];
-after(() => clients.forEach((c) => c.destroy()));
-
-async function client(): Promise<S3Client> {
-  const env = await s3Env();
-  const c = new S3Client({
-    endpoint: env.endpoint,
-    region: env.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
-  });
-  clients.push(c);
-  return c;
-}
-
-let bucketSeq = 0;
-/** A new bucket (versioned unless told otherwise) and the connector settings that point at it. */
-async function freshBucket(
-  versioned = true,
-): Promise<{ s3: S3Client; bucket: string; settings: Record<string, string> }> {
-  const env = await s3Env();
-  const s3 = await client();
-  const bucket = `t-${process.pid}-${Date.now().toString(36)}-${++bucketSeq}`;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  if (versioned) {
-    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
-  }
-  return {
-    s3,
-    bucket,
-    settings: {
-      'aws.accessKeyId': env.accessKeyId,
-      'aws.secretAccessKey': env.secretAccessKey,
-      'aws.region': env.region,
-      'aws.bucket': bucket,
-      'aws.url': env.endpoint,
-      'aws.forcePathStyle': 'true',
-      pollingPeriod: '100ms',
-    },
-  };
-}
+after(destroyClients);
 
 const keyOf = (r: OpenCDCRecord) => Buffer.from(r.key as Uint8Array).toString('utf8');
 const body = (r: OpenCDCRecord) => Buffer.from(r.payload.after as Uint8Array).toString('utf8');
 const CDC_WAIT = 15_000; // changes are taken once their LastModified second is settled (about 2-3 s)
-
-async function bodyOf(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(await (res.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
-}
-
-async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const o of res.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
-    token = res.IsTruncated === true ? res.NextContinuationToken : undefined;
-  } while (token !== undefined);
-  return keys.sort();
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -415,6 +303,9 @@ describe('s3 destination', () => {
         after: {
           id: i,
           name: `user-${i}`,
+          // Few distinct strings (a dictionary column) and varied non-ASCII ones (plain UTF-8).
+          city: i % 2 === 0 ? 'Zürich' : 'Köln',
+          note: `naïve ☃ ${'𝄞'.repeat(i % 3)} ${i}`,
           score: i + 0.5,
           active: i % 2 === 0,
           ...(i % 3 === 0 ? { tags: ['a', 'b'] } : {}),
@@ -452,6 +343,8 @@ describe('s3 destination', () => {
       assert.deepEqual(row['opencdc_before'], r.payload.before);
       assert.equal(row['id'], BigInt(i));
       assert.equal(row['name'], a['name']);
+      assert.equal(row['city'], a['city']);
+      assert.equal(row['note'], a['note']);
       assert.equal(row['score'], a['score']);
       assert.equal(row['active'], a['active']);
       assert.deepEqual(row['tags'] ?? null, a['tags'] ?? null);
