@@ -7,7 +7,8 @@
 import { Code } from '../errors/codes.js';
 import { ConduitError } from '../errors/conduit-error.js';
 import { parseFieldRef, type FieldRef, type FieldRefTarget } from '../opencdc/field-ref.js';
-import { RecordError, type ProcessorContext } from '../sdk/processor.js';
+import type { OpenCDCRecord } from '../opencdc/record.js';
+import { RecordError, type ProcessedRecord, type ProcessorContext } from '../sdk/processor.js';
 
 /** A configuration problem of one parameter, found while configuring: the pipeline does not start. */
 export function configError(
@@ -133,4 +134,24 @@ export function backoffDelay(attempt: number, b: Backoff): number {
   const d = min * Math.pow(factor, attempt);
   if (!Number.isFinite(d) || d > max) return max;
   return d < min ? min : d;
+}
+
+/**
+ * One result per record, in order: what `fn` returns for it, or the RecordError `fail` makes of what `fn`
+ * throws. The others go on.
+ */
+export function eachRecord(
+  records: readonly OpenCDCRecord[],
+  fn: (r: OpenCDCRecord) => OpenCDCRecord,
+  fail: (e: unknown) => RecordError,
+): ProcessedRecord[] {
+  const out: ProcessedRecord[] = [];
+  for (const r of records) {
+    try {
+      out.push(fn(r));
+    } catch (e) {
+      out.push(fail(e));
+    }
+  }
+  return out;
 }

@@ -4,8 +4,8 @@
  */
 import type { FieldRef } from '../../opencdc/field-ref.js';
 import type { OpenCDCRecord } from '../../opencdc/record.js';
-import type { ProcessedRecord, ProcessorContext, ProcessorPlugin } from '../../sdk/processor.js';
-import { configError, fieldFailure, fieldParam, isDataRef, kindOf } from '../util.js';
+import type { ProcessorContext, ProcessorPlugin } from '../../sdk/processor.js';
+import { configError, eachRecord, fieldFailure, fieldParam, isDataRef, kindOf } from '../util.js';
 
 const NAME = 'base64.decode';
 
@@ -49,16 +49,14 @@ export const base64DecodePlugin: ProcessorPlugin = {
       process(records) {
         const ctx = context as ProcessorContext;
         const field = ref as FieldRef;
-        const out: ProcessedRecord[] = [];
-        for (const r of records) {
-          try {
+        return eachRecord(
+          records,
+          (r) => {
             decodeField(field, r, raw);
-            out.push(r);
-          } catch (e) {
-            out.push(fieldFailure(ctx, NAME, field.text, e));
-          }
-        }
-        return out;
+            return r;
+          },
+          (e) => fieldFailure(ctx, NAME, field.text, e),
+        );
       },
     };
   },

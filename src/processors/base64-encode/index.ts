@@ -4,9 +4,9 @@
  * The result is raw data for `.Key` and the payload, a string elsewhere.
  */
 import type { FieldRef } from '../../opencdc/field-ref.js';
-import type { ProcessedRecord, ProcessorContext, ProcessorPlugin } from '../../sdk/processor.js';
+import type { ProcessorContext, ProcessorPlugin } from '../../sdk/processor.js';
 import { formatGoValue } from '../../template/index.js';
-import { asBuffer, configError, fieldFailure, fieldParam, isDataRef, kindOf } from '../util.js';
+import { asBuffer, configError, eachRecord, fieldFailure, fieldParam, isDataRef, kindOf } from '../util.js';
 
 const NAME = 'base64.encode';
 
@@ -50,20 +50,18 @@ export const base64EncodePlugin: ProcessorPlugin = {
       process(records) {
         const ctx = context as ProcessorContext;
         const field = ref as FieldRef;
-        const out: ProcessedRecord[] = [];
-        for (const r of records) {
-          try {
+        return eachRecord(
+          records,
+          (r) => {
             const bytes = toBytes(field.get(r));
             if (bytes !== undefined) {
               const encoded = bytes.toString('base64');
               field.set(r, raw ? Buffer.from(encoded, 'latin1') : encoded);
             }
-            out.push(r);
-          } catch (e) {
-            out.push(fieldFailure(ctx, NAME, field.text, e));
-          }
-        }
-        return out;
+            return r;
+          },
+          (e) => fieldFailure(ctx, NAME, field.text, e),
+        );
       },
     };
   },

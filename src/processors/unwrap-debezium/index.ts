@@ -5,7 +5,7 @@
  */
 import type { FieldRef } from '../../opencdc/field-ref.js';
 import type { Data, Metadata, OpenCDCRecord, Operation, StructuredData } from '../../opencdc/record.js';
-import { RecordError, type ProcessedRecord, type ProcessorPlugin } from '../../sdk/processor.js';
+import { RecordError, type ProcessorPlugin } from '../../sdk/processor.js';
 import { formatGoValue } from '../../template/index.js';
 import {
   describe,
@@ -16,6 +16,7 @@ import {
   unwrapKafkaConnectKey,
   UnwrapError,
 } from '../unwrap-kafkaconnect/index.js';
+import { eachRecord } from '../util.js';
 
 const NAME = 'unwrap.debezium';
 
@@ -57,15 +58,12 @@ export const unwrapDebeziumPlugin: ProcessorPlugin = {
         ref = parseUnwrapField(config.string('field'), ctx);
       },
       process(records) {
-        const out: ProcessedRecord[] = [];
-        for (const r of records) {
-          try {
-            out.push(unwrapDebezium(r, ref as FieldRef));
-          } catch (e) {
-            out.push(new RecordError(unwrapFailure(processorId, NAME, (ref as FieldRef).text, e)));
-          }
-        }
-        return out;
+        const field = ref as FieldRef;
+        return eachRecord(
+          records,
+          (r) => unwrapDebezium(r, field),
+          (e) => new RecordError(unwrapFailure(processorId, NAME, field.text, e)),
+        );
       },
     };
   },

@@ -11,9 +11,10 @@ import { Code } from '../../errors/codes.js';
 import { ConduitError } from '../../errors/conduit-error.js';
 import { parseFieldRef, type FieldRef } from '../../opencdc/field-ref.js';
 import type { Data, OpenCDCRecord, StructuredData } from '../../opencdc/record.js';
-import type { ProcessorContext, ProcessorPlugin, ProcessedRecord } from '../../sdk/processor.js';
+import type { ProcessorContext, ProcessorPlugin } from '../../sdk/processor.js';
 import { RecordError } from '../../sdk/processor.js';
 import { formatGoValue } from '../../template/index.js';
+import { eachRecord } from '../util.js';
 
 const NAME = 'unwrap.kafkaconnect';
 
@@ -46,15 +47,12 @@ export const unwrapKafkaconnectPlugin: ProcessorPlugin = {
         ref = parseUnwrapField(config.string('field'), ctx);
       },
       process(records) {
-        const out: ProcessedRecord[] = [];
-        for (const r of records) {
-          try {
-            out.push(unwrapKafkaConnect(r, ref as FieldRef));
-          } catch (e) {
-            out.push(new RecordError(unwrapFailure(processorId, NAME, (ref as FieldRef).text, e)));
-          }
-        }
-        return out;
+        const field = ref as FieldRef;
+        return eachRecord(
+          records,
+          (r) => unwrapKafkaConnect(r, field),
+          (e) => new RecordError(unwrapFailure(processorId, NAME, field.text, e)),
+        );
       },
     };
   },
