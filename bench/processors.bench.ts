@@ -19,10 +19,11 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { countLines, cpuOf, machine, median, vmHwmMb } from './lib/harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -223,8 +224,16 @@ async function runArm(arm: Arm, run: number, count: number, opts: BenchOptions):
     }
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const exited = new Promise<void>((res) => child.on('exit', () => res()));
-    const { seconds, bytes } = await countLines(out, count);
+    let running = true;
+    const exited = new Promise<void>((res) =>
+      child.on('exit', () => {
+        running = false;
+        res();
+      }),
+    );
+    const timing = await countLines(out, count, () => running);
+    const seconds = (timing.last - timing.first) / 1000;
+    const bytes = timing.bytes;
     let peakRssMb: number;
     let cpuSeconds: number;
     if (arm === 'function') {
@@ -313,54 +322,6 @@ async function main(): Promise<void> {
 
 function k(n: number): string {
   return `${Math.round(n / 1000)}k`;
-}
-
-/** Counts newlines as the file grows; timed from the first byte to the N-th line. */
-async function countLines(path: string, want: number): Promise<{ seconds: number; bytes: number }> {
-  while ((await stat(path).catch(() => ({ size: 0 }))).size === 0) await tick(2);
-  const t0 = performance.now();
-  const fh = await open(path, 'r');
-  const buf = Buffer.alloc(8 << 20);
-  let offset = 0;
-  let lines = 0;
-  try {
-    while (lines < want) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-      if (bytesRead === 0) {
-        await tick(5);
-        continue;
-      }
-      offset += bytesRead;
-      let i = -1;
-      while ((i = buf.indexOf(10, i + 1)) !== -1 && i < bytesRead) lines++;
-    }
-  } finally {
-    await fh.close();
-  }
-  return { seconds: (performance.now() - t0) / 1000, bytes: offset };
-}
-
-function tick(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function vmHwmMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Math.round(Number(m?.[1] ?? 0) / 1024);
-}
-
-function cpuOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
-}
-
-function machine(): Record<string, unknown> {
-  return { node: process.version, cpus: cpus().length };
 }
 
 const child = args.indexOf('--raw-child');
