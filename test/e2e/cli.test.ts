@@ -194,6 +194,28 @@ describe('conduit CLI (end to end)', { concurrency: 4 }, () => {
     assert.equal((await run(['--version'], dir)).output, human.output);
   });
 
+  it('starts without loading the kafka and s3 client libraries (they load when a pipeline uses them)', async () => {
+    // Every module the bundle imports statically, transitively; connector implementations are dynamic chunks.
+    const dist = join(import.meta.dirname, '..', '..', 'dist');
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const visit = async (file: string): Promise<void> => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = await readFile(join(dist, file), 'utf8');
+      for (const m of text.matchAll(/^(?:import|export)\s[^;]*?from\s*"([^"]+)"|^import\s*"([^"]+)"/gms)) {
+        const spec = (m[1] ?? m[2]) as string;
+        if (spec.startsWith('./')) await visit(join(file, '..', spec));
+        else packages.add(spec);
+      }
+    };
+    await visit('conduit.mjs');
+    assert.ok(packages.has('pg'), `the walk finds the static imports: ${[...packages].join(', ')}`);
+    for (const heavy of ['@platformatic/kafka', '@aws-sdk/client-s3', 'hyparquet-writer', 'esbuild']) {
+      assert.ok(!packages.has(heavy), `${heavy} is imported at start-up`);
+    }
+  });
+
   it('an unknown command or flag exits 2 with a suggestion', async () => {
     const dir = await tmp();
     const cmd = await run(['frobnicate'], dir);
