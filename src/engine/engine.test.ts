@@ -30,6 +30,7 @@ const FAST_RECOVERY: RecoveryConfig = {
 
 interface Setup {
   engine: Engine;
+  registry: PluginRegistry;
   store: MemoryStore;
   sources: Record<string, SourceWorld>;
   destinations: Record<string, DestinationWorld>;
@@ -64,7 +65,7 @@ async function setup(
   });
   await engine.init();
   engines.push(engine);
-  return { engine, store, sources, destinations };
+  return { engine, registry, store, sources, destinations };
 }
 
 /** A DLQ destination that records what it is given, like any destination plugin. */
@@ -516,6 +517,45 @@ describe('engine failures and recovery', () => {
     await waitFor(() => t.sources['s']?.acked.length === 30, { message: 'all acked' });
     assert.deepEqual(t.destinations['d']?.written, []);
     await t.engine.stop('p');
+  });
+
+  it('a forced stop aborts the signal of a processor waiting on I/O', { timeout: 10_000 }, async () => {
+    const waits: Array<{ aborted: boolean }> = [];
+    const t = await setup();
+    // A processor that waits, like webhook.http on a server that never answers, until its context's signal aborts.
+    t.registry.addProcessor({
+      name: 'test.wait',
+      summary: 'waits',
+      description: 'waits for the signal',
+      version: 'v0',
+      author: 'tests',
+      params: {},
+      create: () => {
+        let signal: AbortSignal | undefined;
+        return {
+          configure(_c, ctx) {
+            signal = ctx.signal;
+          },
+          async process(records) {
+            const w = { aborted: false };
+            waits.push(w);
+            await new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+            w.aborted = true;
+            return records;
+          },
+        };
+      },
+    });
+    t.sources['s'] = sourceWorld(lines(5));
+    t.destinations['d'] = destinationWorld();
+    const wait = { id: 'p:wait', plugin: 'test.wait', pluginRef: 'test.wait', condition: '', settings: {}, workers: 1 };
+    await t.engine.provision([pipeline('p', ['s'], ['d'], { processors: [wait] })]);
+    await t.engine.startDesired();
+    await waitFor(() => waits.length === 1, { message: 'the processor waiting' });
+    assert.equal(waits[0]?.aborted, false);
+    await t.engine.stop('p', { force: true });
+    assert.equal(waits[0]?.aborted, true, 'the forced stop aborted the wait');
+    assert.deepEqual(t.sources['s']?.acked, [], 'nothing was acked');
   });
 
   it('a processor error is fatal without a DLQ: degraded, not retried', async () => {

@@ -142,6 +142,8 @@ export class PipelineRun {
   private readonly budget: ByteBudget;
   private readonly fanin: Channel<Batch>;
   private readonly readAbort = new AbortController();
+  /** Aborted when the run fails or is killed: processors stop waiting on I/O (ProcessorContext.signal). */
+  private readonly failAbort = new AbortController();
   private sources: SourceNode[] = [];
   private destinations: DestinationNode[] = [];
   private pipelineProcessors: ProcessorNode[] = [];
@@ -316,6 +318,7 @@ export class PipelineRun {
       processorId: p.id,
       pipelineId: this.id,
       logger: this.log.with({ processor: p.id }),
+      signal: this.failAbort.signal,
       ...(this.deps.schemaRegistry !== undefined && { schemaRegistry: this.deps.schemaRegistry }),
     });
     if (configured !== undefined) this.pendingConfigure.push(configured);
@@ -723,6 +726,7 @@ export class PipelineRun {
     this.log.error('pipeline failed', { error: err, retryable: err.retryable });
     this.stopping = true;
     this.readAbort.abort();
+    this.failAbort.abort();
     this.budget.close(err);
     this.fanin.abort(err);
     for (const d of this.destinations) d.channel.abort(err);

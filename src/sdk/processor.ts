@@ -27,6 +27,11 @@ export interface ProcessorContext {
   readonly processorId: string;
   readonly pipelineId: string;
   readonly logger: Logger;
+  /**
+   * Aborted when the run fails or is stopped by force (not by a graceful stop, which lets in-flight records
+   * finish): a processor waiting on I/O gives up then, and its records count as not delivered.
+   */
+  readonly signal?: AbortSignal;
   /** The engine's schema registry (`schema-registry.*` settings), for avro.encode and avro.decode. */
   readonly schemaRegistry?: SchemaRegistry;
 }

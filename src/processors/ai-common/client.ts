@@ -82,9 +82,9 @@ export class Stopper {
     return this.ac.signal;
   }
 
-  /** Follows the stop signal of a context that carries one (not in the processor contract yet). */
+  /** Follows the engine's signal (a failed or killed run). */
   follow(ctx: ProcessorContext): void {
-    const signal = (ctx as ProcessorContext & { readonly signal?: AbortSignal }).signal;
+    const signal = ctx.signal;
     if (signal === undefined) return;
     if (signal.aborted) this.ac.abort();
     else signal.addEventListener('abort', () => this.ac.abort(), { once: true });

@@ -157,14 +157,14 @@ class AttemptError extends Error {
 class WebhookProcessor implements Processor {
   private cfg: WebhookSettings | undefined;
   private logger: ProcessorContext['logger'] | undefined;
-  /** Aborted by teardown (and by the engine's stop signal, when it passes one): stops requests and waits. */
+  /** Aborted by teardown and by the engine's signal (a failed or killed run): stops requests and waits. */
   private readonly stop = new AbortController();
 
   configure(config: Config, ctx: ProcessorContext): void {
     this.logger = ctx.logger;
     this.cfg = readSettings(config, ctx);
-    // A context that carries a stop signal (not in the processor contract yet) stops requests in flight too.
-    const signal = (ctx as ProcessorContext & { readonly signal?: AbortSignal }).signal;
+    // The engine's signal (a failed or killed run) stops requests in flight too.
+    const signal = ctx.signal;
     if (signal !== undefined) {
       if (signal.aborted) this.stop.abort();
       else signal.addEventListener('abort', () => this.stop.abort(), { once: true });
