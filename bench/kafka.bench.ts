@@ -29,7 +29,7 @@
  * (also on Ctrl-C).
  *
  * Usage: node --import tsx bench/kafka.bench.ts [--records 1000000] [--runs 1] [--partitions 3]
- *          [--payload small|large] [--compression none] [--phases produce,consume]
+ *          [--payload large|small] [--compression none] [--phases produce,consume]
  *          [--cpu-prof-dir DIR] [--cli bin/conduit.js] [--compare-cli DIR/bin/conduit.js] [--quiet-wait 120]
  *          [--no-save]
  */
@@ -71,7 +71,7 @@ const { flag, num, has } = cliFlags(process.argv.slice(2));
 const RECORDS = num('records', 1_000_000);
 const RUNS = num('runs', 1);
 const PARTITIONS = num('partitions', 3);
-const PAYLOAD = flag('payload') ?? 'small';
+const PAYLOAD = flag('payload') ?? 'large'; // the 1 KB records
 const COMPRESSION = flag('compression') ?? 'none';
 const PHASES = (flag('phases') ?? 'produce,consume').split(',');
 const PROF_DIR = flag('cpu-prof-dir') === undefined ? undefined : resolve(flag('cpu-prof-dir') as string);

@@ -173,6 +173,27 @@ describe('kafka source', () => {
     await b.teardown();
   });
 
+  it('reports the records not yet handed out as lagRecords', async () => {
+    const topic = await createTopic(2);
+    await produce(topic, ['a', 'b', 'c', 'd', 'e', 'f'], 0);
+    await produce(topic, ['g', 'h', 'i', 'j'], 1);
+    const src = await configuredSource(kafkaPlugin, { servers, topics: topic, readFromBeginning: 'true' });
+    try {
+      await src.open(null);
+      assert.deepEqual(src.progress?.(), {}, 'nothing is known before the first fetch');
+      const first = await src.read(3, new AbortController().signal);
+      assert.equal(src.progress?.().lagRecords, 10 - first.length);
+      await readN(src, 10 - first.length, 10_000);
+      assert.equal(src.progress?.().lagRecords, 0);
+      await produce(topic, ['k', 'l', 'm', 'n', 'o'], 1);
+      const more = await src.read(1, new AbortController().signal);
+      assert.equal(more.length, 1);
+      assert.equal(src.progress?.().lagRecords, 4);
+    } finally {
+      await src.teardown();
+    }
+  });
+
   it('shares the partitions of a consumer group between two sources and commits only acked offsets', async () => {
     const topic = await createTopic(4);
     const group = unique('group');

@@ -24,7 +24,7 @@ import { ConduitError } from '../../errors/conduit-error.js';
 import { silentLogger, type Logger } from '../../log/logger.js';
 import { MetadataKey } from '../../opencdc/metadata.js';
 import type { OpenCDCRecord } from '../../opencdc/record.js';
-import type { ConnectorContext, Source } from '../../sdk/connector.js';
+import type { ConnectorContext, Source, SourceProgress } from '../../sdk/connector.js';
 import type { Config } from '../../sdk/params.js';
 import { delay } from '../util.js';
 import { clientOptions, describe, forceClose, hasApiError, isRetryable, type KafkaClientOptions } from './client.js';
@@ -44,6 +44,8 @@ interface PartitionState {
   readonly partition: number;
   /** The next offset to read. */
   next: bigint;
+  /** The partition's high watermark at the last fetch (undefined before one). */
+  end?: bigint;
 }
 
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
@@ -150,6 +152,22 @@ export class KafkaSource implements Source {
       this.bufferedAt = 0;
     }
     return out;
+  }
+
+  /**
+   * lagRecords: records in the partitions this source holds that it has not handed to the engine yet:
+   * each partition's high watermark at its last fetch less its next offset, plus what is fetched and
+   * buffered here (records handed out and not yet acknowledged are the engine's in-flight count).
+   */
+  progress(): SourceProgress {
+    let lag = BigInt(this.buffered.length - this.bufferedAt);
+    let known = false;
+    for (const st of this.parts.values()) {
+      if (st.end === undefined) continue;
+      known = true;
+      if (st.end > st.next) lag += st.end - st.next;
+    }
+    return known ? { lagRecords: Number(lag) } : {};
   }
 
   async ack(positions: readonly Uint8Array[]): Promise<void> {
@@ -371,7 +389,11 @@ export class KafkaSource implements Source {
         for (const tr of response.responses) {
           const topic = topicNames.get(tr.topicId);
           if (topic === undefined) continue;
-          for (const pr of tr.partitions) this.take(topic, pr.partitionIndex, pr.records, asked);
+          for (const pr of tr.partitions) {
+            this.take(topic, pr.partitionIndex, pr.records, asked);
+            const st = this.parts.get(`${topic}:${pr.partitionIndex}`);
+            if (st !== undefined && pr.highWatermark >= 0n) st.end = pr.highWatermark;
+          }
         }
       }
       this.backoffMs = 0;
