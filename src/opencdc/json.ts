@@ -658,7 +658,12 @@ const B64_CODES = Buffer.from(B64, 'latin1');
 function bytesInto(b: Uint8Array): void {
   const n = b.length;
   if (n > 3 * SMALL_BYTES) {
-    putAscii('"' + toBuffer(b).toString('base64') + '"');
+    // Quotes written apart: concatenating them would copy the whole base64 text once more.
+    const text = toBuffer(b).toString('base64');
+    reserve(text.length + 2);
+    ob[oo] = 0x22;
+    oo += 1 + ob.write(text, oo + 1, text.length, 'latin1');
+    ob[oo++] = 0x22;
     return;
   }
   reserve(((n + 2) / 3) * 4 + 2);
