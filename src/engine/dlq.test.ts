@@ -1,6 +1,7 @@
 /** DlqHandler: Conduit's window / threshold table (reference §4), the DLQ record, and failing DLQ writes. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { ConduitError } from '../errors/conduit-error.js';
 import type { OpenCDCRecord, StructuredData } from '../opencdc/record.js';
 import { DEFAULT_DLQ, type DLQConfig } from '../provisioning/types.js';
@@ -126,6 +127,46 @@ describe('DlqHandler window and threshold', () => {
     dlq.recordAcks(3);
     await assert.rejects(dlq.nack(rec(3), boom, 'n'), { code: 'dlq.threshold_exceeded' });
     assert.deepEqual(failedPositions(dest), ['1']);
+  });
+
+  it('counts like a ring of the last window-size outcomes, for any sequence of acks and nacks', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 20 })), { maxLength: 60 }),
+        async (windowSize, threshold, steps) => {
+          const { dlq } = handler({ windowSize, windowNackThreshold: threshold });
+          const ring: boolean[] = []; // the model: every outcome, newest last
+          let i = 0;
+          for (const acks of steps) {
+            if (acks > 0) {
+              dlq.recordAcks(acks);
+              for (let k = 0; k < acks; k++) ring.push(false);
+              continue;
+            }
+            ring.push(true);
+            const nacks = ring.slice(-windowSize).filter(Boolean).length;
+            const outcome = await dlq.nack(rec(i++), boom, 'n').then(
+              () => 'written',
+              () => 'stopped',
+            );
+            assert.equal(outcome, nacks > threshold ? 'stopped' : 'written');
+            if (outcome === 'stopped') return;
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a window of 2^53 - 1 records costs memory per nack, not per record', async () => {
+    const { dlq, dest } = handler({ windowSize: Number.MAX_SAFE_INTEGER, windowNackThreshold: 2 });
+    await dlq.nack(rec(1), boom, 'n');
+    dlq.recordAcks(1_000_000);
+    await dlq.nack(rec(2), boom, 'n');
+    await assert.rejects(dlq.nack(rec(3), boom, 'n'), { code: 'dlq.threshold_exceeded' });
+    assert.deepEqual(failedPositions(dest), ['1', '2']);
   });
 
   it('acks do nothing when the window is not tracked', async () => {

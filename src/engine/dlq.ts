@@ -19,10 +19,16 @@ import type { Destination } from '../sdk/connector.js';
 import type { DLQConfig } from '../provisioning/types.js';
 
 export class DlqHandler {
-  private readonly window: boolean[];
-  private windowPos = 0;
-  private windowNacks = 0;
-  private windowFilled = 0;
+  /** Records counted so far (acked and nacked), when the window is tracked. */
+  private seen = 0;
+  /**
+   * The sequence numbers (in `seen`) of the nacks within the last window-size records, oldest
+   * first from `nacksHead`: memory grows with the nacks in the window (at most the threshold
+   * plus one), never with window-size itself, which a pipeline file may set to anything.
+   */
+  private nacks: number[] = [];
+  private nacksHead = 0;
+  private readonly tracked: boolean;
   private tail: Promise<void> = Promise.resolve();
   /** Set once the threshold was exceeded or a write failed: every later nack fails with it (Conduit freezes). */
   private broken: ConduitError | undefined;
@@ -31,24 +37,19 @@ export class DlqHandler {
     private readonly cfg: DLQConfig,
     private readonly destination: Destination | undefined,
   ) {
-    this.window = cfg.windowSize > 0 && cfg.windowNackThreshold > 0 ? new Array<boolean>(cfg.windowSize) : [];
+    this.tracked = cfg.windowSize > 0 && cfg.windowNackThreshold > 0;
   }
 
   /** True when the window is tracked (only then do acks matter to it). */
   get tracksAcks(): boolean {
-    return this.window.length > 0;
+    return this.tracked;
   }
 
   /** Counts delivered records in the window. */
   recordAcks(n: number): void {
-    if (this.window.length === 0) return;
-    if (n >= this.window.length) {
-      this.window.fill(false);
-      this.windowNacks = 0;
-      this.windowFilled = this.window.length;
-      return;
-    }
-    for (let i = 0; i < n; i++) this.push(false);
+    if (!this.tracked) return;
+    this.seen += n;
+    this.slide();
   }
 
   /**
@@ -69,9 +70,10 @@ export class DlqHandler {
         },
       );
     }
-    if (this.window.length > 0) {
-      this.push(true);
-      if (this.windowNacks > windowNackThreshold) {
+    if (this.tracked) {
+      this.nacks.push(++this.seen);
+      this.slide();
+      if (this.nacks.length - this.nacksHead > windowNackThreshold) {
         throw (this.broken = fatal(
           Code.DlqThresholdExceeded,
           `DLQ nack threshold exceeded (${windowNackThreshold}/${windowSize}); last failure in ${nodeId}: ${error.message}`,
@@ -116,13 +118,15 @@ export class DlqHandler {
     }
   }
 
-  private push(nack: boolean): void {
-    const w = this.window;
-    if (this.windowFilled === w.length && w[this.windowPos] === true) this.windowNacks--;
-    w[this.windowPos] = nack;
-    if (nack) this.windowNacks++;
-    this.windowPos = (this.windowPos + 1) % w.length;
-    if (this.windowFilled < w.length) this.windowFilled++;
+  /** Forgets the nacks that are no longer among the last window-size records. */
+  private slide(): void {
+    const oldest = this.seen - this.cfg.windowSize; // sequence numbers up to this one left the window
+    const q = this.nacks;
+    while (this.nacksHead < q.length && (q[this.nacksHead] as number) <= oldest) this.nacksHead++;
+    if (this.nacksHead > 1024 && this.nacksHead * 2 > q.length) {
+      this.nacks = q.slice(this.nacksHead);
+      this.nacksHead = 0;
+    }
   }
 }
 
