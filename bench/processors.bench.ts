@@ -6,8 +6,9 @@
  *               json.encode (.Payload.After becomes its JSON text) and custom.javascript (a metadata
  *               key with the length of that text).
  *   function:   no engine: the same records and metadata, the same transformation as a plain function
- *               in a loop (the same JSON encoder), and the same byte writer and write + fdatasync as
- *               bench/raw-generator-to-file.ts (the same bytes per line as the processors arm).
+ *               in a loop (the same JSON encoder as json.encode: straight to bytes), and the same byte
+ *               writer and write + fdatasync as bench/raw-generator-to-file.ts (the same bytes per line
+ *               as the processors arm).
  *
  * Every arm runs as a child process, timed from the first byte in the output file until it holds N
  * lines (start-up excluded). Runs alternate none, processors, function … Prints records/s, the
@@ -67,7 +68,7 @@ async function rawChild(out: string, count: number): Promise<void> {
   const { generatorPlugin } = await import('../src/connectors/generator/index.js');
   const { silentLogger } = await import('../src/log/logger.js');
   const { MetadataKey, OPENCDC_VERSION, nowNanos } = await import('../src/opencdc/metadata.js');
-  const { encodeValue } = await import('../src/opencdc/json.js');
+  const { encodeValueBytes } = await import('../src/opencdc/json.js');
   const { byteWriterOf, createFormatter } = await import('../src/sdk/formats.js');
   const { Config, validateSettings } = await import('../src/sdk/params.js');
   const { sourceSpecs } = await import('../src/sdk/sdk-params.js');
@@ -78,7 +79,7 @@ async function rawChild(out: string, count: number): Promise<void> {
   const transform = (r: Rec): void => {
     const after = r.payload.after as Structured;
     after['stage'] = 'bench';
-    const bytes = Buffer.from(encodeValue(after), 'utf8');
+    const bytes = encodeValueBytes(after);
     r.payload.after = bytes;
     r.metadata['bench.bytes'] = String(bytes.length);
   };

@@ -404,6 +404,28 @@ describe('encodeRecordInto (the byte encoder)', () => {
     );
   });
 
+  it('writes metadata right after a record whose metadata could not be encoded (property)', () => {
+    // Unchanged runs of fields are copied from the last record's bytes: a throw halfway must not leave them stale.
+    const v = fc.constantFrom('1', '2', 'é', 7 as unknown as string);
+    const md = fc.record({ a: v, b: fc.constantFrom('x', 'y'), c: v, d: fc.constantFrom('p', 'q') });
+    fc.assert(
+      fc.property(fc.array(md, { minLength: 1, maxLength: 12 }), (mds) => {
+        for (const metadata of mds) {
+          const r = rec({ metadata: { ...metadata } });
+          let want: Buffer;
+          try {
+            want = utf8Of(r);
+          } catch {
+            assert.throws(() => into(r), RecordEncodeError);
+            continue;
+          }
+          assert.deepEqual(into(r), want);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('writes base64 of every length like Buffer does', () => {
     for (let n = 0; n < 200; n++) {
       const u = new Uint8Array(n).map((_, i) => (i * 97 + n * 31) & 0xff);

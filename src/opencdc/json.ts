@@ -303,9 +303,15 @@ interface Shape {
   /** Metadata only: the values last encoded with this shape (in `sorted` order) and their text. */
   mdValues: string[] | undefined;
   mdText: string;
-  /** Metadata only, for the byte encoder: the values it wrote last, and their bytes once they repeated. */
+  /**
+   * Metadata only, for the byte encoder: the values it wrote last (undefined: no valid bytes), their bytes
+   * (the first `mdLength` of `mdBytes`, kept for the shape) and where each field starts in them
+   * (`mdOffsets[n]`: the closing brace).
+   */
   mdByteValues: string[] | undefined;
   mdBytes: Buffer | undefined;
+  mdLength: number;
+  mdOffsets: number[] | undefined;
   /** `firsts` and `nexts` as UTF-8, made on first use by the byte encoder. */
   firstBytes: Buffer[] | undefined;
   nextBytes: Buffer[] | undefined;
@@ -326,6 +332,8 @@ const EMPTY_SHAPE: Shape = {
   mdText: '{}',
   mdByteValues: undefined,
   mdBytes: undefined,
+  mdLength: 0,
+  mdOffsets: undefined,
   firstBytes: [],
   nextBytes: [],
 };
@@ -379,6 +387,8 @@ function shapeOf(o: object): Shape {
     mdText: '',
     mdByteValues: undefined,
     mdBytes: undefined,
+    mdLength: 0,
+    mdOffsets: undefined,
     firstBytes: undefined,
     nextBytes: undefined,
   };
@@ -581,6 +591,29 @@ export function encodeRecordInto(record: OpenCDCRecord, sink: ByteSink, opts?: E
 }
 
 const EMPTY_BUF = Buffer.alloc(0);
+
+/** Where {@link encodeValueBytes} writes before copying out (it grows with the largest value). */
+let valueScratch: Buffer = Buffer.allocUnsafe(16 * 1024);
+
+/**
+ * Exactly the UTF-8 bytes of {@link encodeValue}'s text, written as bytes as it
+ * goes (no string to build and convert). Small results come from Node's
+ * buffer pool, like `Buffer.from(text)`.
+ */
+export function encodeValueBytes(v: unknown): Buffer {
+  ob = valueScratch;
+  oo = 0;
+  try {
+    valueInto(v, '');
+    valueScratch = ob;
+    const out = Buffer.allocUnsafe(oo);
+    ob.copy(out, 0, 0, oo);
+    return out;
+  } finally {
+    ob = EMPTY_BUF;
+  }
+}
+
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
 const B_POSITION = latin1('{"position":');
 const B_NULL = latin1('null');
@@ -709,30 +742,18 @@ function metadataInto(md: Readonly<Record<string, string>>): void {
     return;
   }
   // As in encodeMetadata: a batch's metadata usually repeats, and then its bytes are copied whole. Values
-  // that change per record (a transaction sequence number) are written field by field, with no text built.
-  let last = shape.mdByteValues;
-  if (last !== undefined) {
+  // that change per record (a transaction sequence number, a size) are written field by field, with no
+  // text built, and the runs of fields between them are copied from the last record's bytes.
+  const last = shape.mdByteValues;
+  const cache = shape.mdBytes;
+  if (last !== undefined && cache !== undefined) {
     let i = 0;
     while (i < n && md[keys[i] as string] === last[i]) i++;
-    if (i === n && shape.mdBytes !== undefined) {
-      putConst(shape.mdBytes);
-      return;
-    }
     if (i === n) {
-      const start = oo;
-      metadataFieldsInto(md, shape);
-      shape.mdBytes = Buffer.from(ob.subarray(start, oo));
+      putRange(cache, 0, shape.mdLength);
       return;
     }
   }
-  if (last === undefined) shape.mdByteValues = last = new Array<string>(n);
-  for (let i = 0; i < n; i++) last[i] = md[keys[i] as string] as string;
-  shape.mdBytes = undefined;
-  metadataFieldsInto(md, shape);
-}
-
-function metadataFieldsInto(md: Readonly<Record<string, string>>, shape: Shape): void {
-  const keys = shape.sorted;
   let firsts = shape.firstBytes;
   let nexts = shape.nextBytes;
   if (firsts === undefined || nexts === undefined) {
@@ -741,16 +762,53 @@ function metadataFieldsInto(md: Readonly<Record<string, string>>, shape: Shape):
     shape.firstBytes = firsts;
     shape.nextBytes = nexts;
   }
-  for (let i = 0; i < keys.length; i++) {
+  // Updated in place below: invalid until the whole metadata is written (a throw leaves no cache).
+  shape.mdByteValues = undefined;
+  const values = last ?? new Array<string>(n);
+  const offsets = shape.mdOffsets ?? new Array<number>(n + 1).fill(0);
+  const start = oo;
+  for (let i = 0; i < n;) {
     const v = md[keys[i] as string];
+    if (last !== undefined && cache !== undefined && v === last[i]) {
+      // A run of unchanged fields: their bytes as the last record wrote them.
+      let j = i + 1;
+      while (j < n && md[keys[j] as string] === last[j]) j++;
+      const from = offsets[i] as number;
+      const base = oo - start - from;
+      for (let k = i; k < j; k++) offsets[k] = (offsets[k] as number) + base;
+      putRange(cache, from, offsets[j] as number);
+      i = j;
+      continue;
+    }
     if (typeof v !== 'string') {
       throw new RecordEncodeError(`metadata ${JSON.stringify(keys[i])} is a ${typeName(v)}, not a string`);
     }
+    offsets[i] = oo - start;
     putConst((i === 0 ? firsts[i] : nexts[i]) as Buffer);
     stringInto(v);
+    values[i] = v;
+    i++;
   }
+  offsets[n] = oo - start;
   reserve(1);
   ob[oo++] = 0x7d;
+  // Kept for the next record, in the shape's own buffer (allocated again only to grow).
+  const length = oo - start;
+  let bytes = cache;
+  if (bytes === undefined || bytes.length < length) bytes = Buffer.allocUnsafeSlow(Math.max(256, 2 * length));
+  ob.copy(bytes, 0, start, oo);
+  shape.mdBytes = bytes;
+  shape.mdLength = length;
+  shape.mdOffsets = offsets;
+  shape.mdByteValues = values;
+}
+
+/** Copies `src[from, to)` in. */
+function putRange(src: Buffer, from: number, to: number): void {
+  const n = to - from;
+  reserve(n);
+  src.copy(ob, oo, from, to);
+  oo += n;
 }
 
 function dataInto(d: Data | undefined, rawDataAsString: boolean): void {

@@ -2,7 +2,7 @@
  * The code that runs inside the script's context before the script itself:
  * Conduit's helpers (`Record`, `RawData`, `StructuredData`, `logger`), a
  * `console`, and the loop that turns host records into script records and the
- * script's results back into text the host parses.
+ * script's results back into primitives the host reads.
  *
  * Isolation rule: the script never holds an object of the host realm. A host
  * object would lead it to the host's `Function` (`o.constructor.constructor`)
@@ -10,8 +10,9 @@
  * - host records are read here, with intrinsics captured before the script
  *   ran (the script may replace `Object.keys` or `Uint8Array.prototype.set`,
  *   never the captured ones), and rebuilt as objects of this realm;
- * - results leave as primitive strings (JSON text) plus byte arrays created
- *   here, which the host reads through its own intrinsics; the host never
+ * - results leave as primitives (strings, numbers; structured data as JSON
+ *   text) written into a host array, plus byte arrays created here, which
+ *   the host reads through its own intrinsics; the host never
  *   touches an object the script could have shaped, so no script code (a
  *   getter, a proxy trap) runs outside the time budget;
  * - host functions (the log sink, `require` when allowed) stay in closures;
@@ -317,6 +318,11 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
   // own (see reused); metadata given back with keys only added or changed travels as those keys (metadataDelta).
   let origin = [];
 
+  // The wire: a host array of primitives (strings, numbers, null) the host reads results from (see
+  // sandbox.ts), and the next index to write. Set at the start of each batch.
+  let w = [];
+  let nw = 0;
+
   function recordIn(r, i) {
     const p = r.payload;
     const position = bytesIn(r.position);
@@ -541,37 +547,42 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
     return typeof v === 'string' ? v : v === null ? '' : StringCtor(v);
   }
 
-  function put(o, k, s) {
-    if (k === '__proto__') ObjectDefineProperty(o, k, { value: s, writable: true, enumerable: true, configurable: true });
-    else o[k] = s;
-  }
-
+  /** The whole metadata into the wire: 1, the number of keys, then key, value, key, value … */
   function metadataOut(m) {
-    const c = {};
-    if (m === null || m === undefined) return c;
+    w[nw++] = 1;
+    const at = nw;
+    w[nw++] = 0;
+    if (m === null || m === undefined) return;
     if (typeof m !== 'object' || ArrayIsArray(m)) throw FieldError('.Metadata', 'expected an object of strings, got ' + kind(m));
     const ks = ObjectKeys(m);
+    let count = 0;
     for (let i = 0; i < ks.length; i++) {
       const k = ks[i];
       const v = m[k];
       if (v === undefined) continue;
-      put(c, k, metadataValue(k, v));
+      w[nw++] = k;
+      w[nw++] = metadataValue(k, v);
+      count++;
     }
-    return c;
+    w[at] = count;
   }
 
   /**
    * When m is the metadata object given for input i and still holds every key of the input's metadata:
-   * only the keys added or changed (often none), else null. The host applies them to the input's metadata.
+   * writes 0, then only the keys added or changed (often none), as metadataOut, and returns true; the host
+   * applies them to the input's metadata. Else false (what it wrote is to be overwritten).
    */
   function metadataDelta(m, i) {
-    if (i < 0 || m !== origin[5 * i + 4] || m === null || typeof m !== 'object') return null;
+    if (i < 0 || m !== origin[5 * i + 4] || m === null || typeof m !== 'object') return false;
     const h = box.input[i].metadata;
-    if (h === null || h === undefined) return null;
+    if (h === null || h === undefined) return false;
     const hostKeys = ObjectKeys(h).length;
     const ks = ObjectKeys(m);
+    w[nw++] = 0;
+    const at = nw;
+    w[nw++] = 0;
     let kept = 0;
-    let delta = null;
+    let count = 0;
     for (let j = 0; j < ks.length; j++) {
       const k = ks[j];
       const v = m[k];
@@ -581,17 +592,25 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
         kept++;
         if (v === h[k]) continue;
       }
-      if (delta === null) delta = {};
-      put(delta, k, metadataValue(k, v));
+      w[nw++] = k;
+      w[nw++] = metadataValue(k, v);
+      count++;
     }
-    if (kept !== hostKeys) return null; // a key was deleted: send the whole metadata
-    return delta === null ? {} : delta;
+    if (kept !== hostKeys) return false; // a key was deleted: send the whole metadata
+    w[at] = count;
+    return true;
+  }
+
+  /** Data into the wire: null, a bytes index, or structured data as JSON text. */
+  function dataWire(d, path) {
+    const c = dataOut(d, path);
+    w[nw++] = c !== null && typeof c === 'object' ? JSONStringify(c) : c;
   }
 
   /**
-   * [position, operation, metadata, key, before, after, tagged]: data is null, a bytes index or an object;
-   * -1 (position), -2 (key), -3 (before), -4 (after) stand for the bytes of input record i, unchanged.
-   * An eighth element 1 says the metadata is a delta over input i's metadata.
+   * A record into the wire: position, operation, metadata (see metadataOut), key, before, after, tagged.
+   * Data is null, a bytes index or JSON text; -1 (position), -2 (key), -3 (before), -4 (after) stand for
+   * the bytes of input record i, unchanged. Tagged is 1 when JSON text holds tags (see TAG_BYTES).
    */
   function recordOut(r, path, i) {
     if (r === null || typeof r !== 'object' || ArrayIsArray(r)) {
@@ -602,39 +621,54 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
     if (typeof op !== 'string' || OPERATIONS[op] !== true) {
       throw FieldError('.Operation', 'unknown operation ' + (typeof op === 'string' ? JSONStringify(op) : kind(op)) + ' (expected create, update, delete or snapshot)');
     }
-    const pos = reused(r.Position, i, 0) ? -1 : bytesOut(r.Position, '.Position');
+    w[nw++] = reused(r.Position, i, 0) ? -1 : bytesOut(r.Position, '.Position');
+    w[nw++] = op;
     const md = r.Metadata;
-    const delta = metadataDelta(md, i);
-    const meta = delta !== null ? delta : metadataOut(md);
-    const key = reused(r.Key, i, 1) ? -2 : dataOut(r.Key, '.Key');
+    const mark = nw;
+    if (!metadataDelta(md, i)) {
+      nw = mark;
+      metadataOut(md);
+    }
+    if (reused(r.Key, i, 1)) w[nw++] = -2;
+    else dataWire(r.Key, '.Key');
     const p = r.Payload;
-    let before = null;
-    let after = null;
     if (p !== null && p !== undefined) {
       if (typeof p !== 'object') throw FieldError('.Payload', 'expected an object with Before and After, got ' + kind(p));
       const b = p.Before;
       const a = p.After;
-      before = reused(b, i, 2) ? -3 : dataOut(b, '.Payload.Before');
-      after = reused(a, i, 3) ? -4 : dataOut(a, '.Payload.After');
+      if (reused(b, i, 2)) w[nw++] = -3;
+      else dataWire(b, '.Payload.Before');
+      if (reused(a, i, 3)) w[nw++] = -4;
+      else dataWire(a, '.Payload.After');
+    } else {
+      w[nw++] = null;
+      w[nw++] = null;
     }
-    return delta !== null ? [pos, op, meta, key, before, after, tagged ? 1 : 0, 1] : [pos, op, meta, key, before, after, tagged ? 1 : 0];
+    w[nw++] = tagged ? 1 : 0;
   }
 
-  /** A result as text: "F" filtered, {"r":rec}, {"m":[rec…]}, {"e":msg,"f":field}. */
+  /**
+   * A result: "F" filtered, '{"e":msg,"f":field}' failed, or the index in the wire where its records
+   * start: their number, then each record (see recordOut).
+   */
   function resultOut(res, i) {
     if (res === null || res === undefined) return 'F';
     if (ArrayIsArray(res)) {
       const n = res.length;
       if (n === 0) return 'F';
-      const m = new Array(n);
-      for (let j = 0; j < n; j++) m[j] = recordOut(res[j], 'element ' + j + ': ', i);
-      return JSONStringify({ m: m });
+      const at = nw;
+      w[nw++] = n;
+      for (let j = 0; j < n; j++) recordOut(res[j], 'element ' + j + ': ', i);
+      return at;
     }
     if (res instanceof ErrorCtor) return failure(res);
     if (typeof res.then === 'function') {
       throw new ErrorCtor('the script returned a Promise: process and processBatch must return their results, not a Promise');
     }
-    return JSONStringify({ r: recordOut(res, '', i) });
+    const at = nw;
+    w[nw++] = 1;
+    recordOut(res, '', i);
+    return at;
   }
 
   function describe(e) {
@@ -761,7 +795,11 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
     box.described = describe(e).msg;
   }, true);
   define('__conduit_run__', () => {
-    if (box.next === 0) origin.length = 0; // a new batch: forget the last one's arrays
+    if (box.next === 0) {
+      origin.length = 0; // a new batch: forget the last one's arrays
+      w = box.wire;
+      nw = 0;
+    }
     return batchEntry !== null ? runBatch() : runRecords();
   }, true);
 })`;

@@ -613,6 +613,42 @@ describe('custom.javascript: isolation', () => {
     assert.match(found['evalCall'] ?? '', /blocked: Code generation from strings disallowed/);
   });
 
+  it('prototype traps the script sets see no host object while results are written', async () => {
+    // Setters on this context's Object.prototype and Array.prototype fire for any write to a missing index of
+    // an object of this realm. Results leave through a host array the script's prototypes do not reach.
+    const script = `var seen = Object.create(null); // no prototype: noting does not trip the traps
+    var n = 0;
+    function note(x) { seen[n++] = x; }
+    function trap(proto) {
+      for (var i = 0; i < 64; i++) (function (k) {
+        Object.defineProperty(proto, k, { configurable: true, get: function () { note(this); }, set: function (v) { note(this); note(v); } });
+      })(String(i));
+    }
+    function process(r) {
+      if (r.Metadata.step === 'arm') { trap(Object.prototype); trap(Array.prototype); return r; }
+      var verdict = 'contained';
+      for (var i = 0; i < n; i++) {
+        var o = seen[i];
+        if (o === null || o === undefined || (typeof o !== 'object' && typeof o !== 'function')) continue;
+        var c = o.constructor;
+        if (c !== undefined && c !== null && c.constructor !== Function) verdict = 'ESCAPED';
+      }
+      r.Metadata.verdict = verdict;
+      r.Metadata.seen = String(n);
+      return r;
+    }`;
+    const p = await js(script);
+    const input = (step: string) =>
+      rec({ metadata: { step }, key: raw('k'), payload: { before: null, after: { a: [1, 2] } } });
+    const first = await p.process([input('arm'), input('look'), input('look')]);
+    const second = await p.process([input('look'), input('look')]);
+    for (const r of [...first.slice(1), ...second]) {
+      assert.equal(asRecord(r).metadata['verdict'], 'contained');
+    }
+    // The control: the traps did fire (on the bridge's own arrays of this realm), so the probe can see.
+    assert.notEqual(asRecord(second[1]).metadata['seen'], '0');
+  });
+
   it('dynamic import() is rewritten to require and refused', async () => {
     const p = await js(`var seen = 'pending';
       export function process(r) {

@@ -17,7 +17,9 @@
  *   budget. So each record gets at least the full budget, and a script that
  *   loops forever costs one budget per record it is given.
  * - Host code never reads an object the script could have shaped (a getter,
- *   a proxy): results come back as JSON text and bytes created by the bridge.
+ *   a proxy): results come back as primitives the bridge writes into a host
+ *   array (the wire; structured data as JSON text), and bytes created by the
+ *   bridge.
  */
 import { createRequire } from 'node:module';
 import { types } from 'node:util';
@@ -68,7 +70,10 @@ interface Box {
   input: readonly OpenCDCRecord[] | null;
   end: number;
   next: number;
-  out: Record<number, string | undefined>;
+  /** Per input record: "F" (filtered), failure JSON text, or where its records start in the wire. */
+  out: Array<string | number | undefined>;
+  /** The wire: primitives only, written by the bridge (see resultOut in bridge.ts). */
+  wire: Wire;
   bytes: Record<number, Uint8Array | undefined>;
   nbytes: number;
   mode: 'record' | 'batch' | 'none';
@@ -128,7 +133,17 @@ export class Sandbox {
       microtaskMode: 'afterEvaluate',
     });
     const box = Object.create(null) as Box;
-    Object.assign(box, { input: null, end: 0, next: 0, out: null, bytes: null, nbytes: 0, mode: 'none', thrown: null });
+    Object.assign(box, {
+      input: null,
+      end: 0,
+      next: 0,
+      out: [],
+      wire: [],
+      bytes: null,
+      nbytes: 0,
+      mode: 'none',
+      thrown: null,
+    });
     const install = vm.runInContext(BRIDGE_SOURCE, context, { filename: 'conduit:bridge' }) as (
       host: object,
       box: Box,
@@ -160,7 +175,8 @@ export class Sandbox {
     box.input = records;
     box.end = n;
     box.next = 0;
-    box.out = Object.create(null) as Box['out'];
+    box.out = new Array<string | number | undefined>(n);
+    box.wire = [];
     box.bytes = Object.create(null) as Box['bytes'];
     box.nbytes = 0;
     const timedOut = new Set<number>();
@@ -195,16 +211,17 @@ export class Sandbox {
           );
           continue;
         }
-        const text = box.out[i];
+        const result = box.out[i];
         out[i] =
-          text === undefined
+          result === undefined
             ? new ScriptRecordError(`the script did not finish: ${broken ?? 'no result'}`, '')
-            : this.parse(text, records[i] as OpenCDCRecord);
+            : this.result(result, records[i] as OpenCDCRecord);
       }
       return out;
     } finally {
       box.input = null;
-      box.out = Object.create(null) as Box['out'];
+      box.out = [];
+      box.wire = [];
       box.bytes = Object.create(null) as Box['bytes'];
     }
   }
@@ -232,23 +249,47 @@ export class Sandbox {
   }
 
   /** A result of the script for the input record `input`. */
-  private parse(text: string, input: OpenCDCRecord): ProcessedRecord | ScriptRecordError {
-    if (text === 'F') return FILTERED;
-    const v = JSON.parse(text) as { r?: WireRecord; m?: WireRecord[]; e?: string; f?: string };
-    if (v.r !== undefined) return this.record(v.r, input, false);
-    if (v.m !== undefined) return new MultiRecord(v.m.map((r) => this.record(r, input, true)));
+  private result(result: string | number, input: OpenCDCRecord): ProcessedRecord | ScriptRecordError {
+    if (typeof result === 'number') {
+      const wire = this.box.wire;
+      const n = wire[result] as number;
+      this.at = result + 1;
+      if (n === 1) return this.record(wire, input, false);
+      const records = new Array<OpenCDCRecord>(n);
+      for (let j = 0; j < n; j++) records[j] = this.record(wire, input, true);
+      return new MultiRecord(records);
+    }
+    if (result === 'F') return FILTERED;
+    const v = JSON.parse(result) as { e?: string; f?: string };
     return new ScriptRecordError(v.e ?? 'failed', v.f ?? '');
   }
 
-  /** `split`: one of several records made from the input, which must not share its metadata object. */
-  private record(w: WireRecord, input: OpenCDCRecord, split: boolean): OpenCDCRecord {
-    const [pos, operation, metadata, key, before, after, tagged, delta] = w;
+  /** Where the next record is read from in the wire. */
+  private at = 0;
+
+  /**
+   * The record at `this.at` in the wire (see recordOut in bridge.ts), moving past it. `split`: one of several
+   * records made from the input, which must not share its metadata object.
+   */
+  private record(wire: Wire, input: OpenCDCRecord, split: boolean): OpenCDCRecord {
+    let at = this.at;
+    const pos = wire[at++] as number;
+    const operation = wire[at++] as Operation;
+    const delta = wire[at++] === 0;
+    const count = wire[at++] as number;
+    // A delta: the script only added or changed keys of the input's metadata (the input is ours to change).
+    const metadata = delta ? (split ? { ...input.metadata } : input.metadata) : ({} as Record<string, string>);
+    for (let j = 0; j < count; j++, at += 2) setKey(metadata, wire[at] as string, wire[at + 1] as string);
+    const key = wire[at] as WireData;
+    const before = wire[at + 1] as WireData;
+    const after = wire[at + 2] as WireData;
+    const tagged = wire[at + 3] as number;
+    this.at = at + 4;
     return {
       // The bridge says -1 when the script handed back the input's position unchanged: keep it, no copy.
       position: pos === REUSE_POSITION ? input.position : this.bytes(pos),
       operation,
-      // A delta: the script only added or changed keys of the input's metadata (the input is ours to change).
-      metadata: delta === 1 ? applyDelta(split ? { ...input.metadata } : input.metadata, metadata) : metadata,
+      metadata,
       key: this.data(key, tagged, input),
       payload: { before: this.data(before, tagged, input), after: this.data(after, tagged, input) },
     };
@@ -263,7 +304,8 @@ export class Sandbox {
       if (d === REUSE_AFTER) return input.payload.after;
       return this.bytes(d);
     }
-    return tagged === 1 ? (untag(d, this) as StructuredData) : d;
+    const v = JSON.parse(d) as StructuredData;
+    return tagged === 1 ? (untag(v, this) as StructuredData) : v;
   }
 
   /** A host Buffer with the bytes of a bridge-made array, read with host intrinsics only. */
@@ -277,18 +319,15 @@ export class Sandbox {
   }
 }
 
-type WireData = null | number | StructuredData;
-type WireRecord = [number, Operation, Record<string, string>, WireData, WireData, WireData, number, 1?];
+/** Raw data (a bytes index or a REUSE_ code), structured data as JSON text, or null. */
+type WireData = null | number | string;
+type Wire = Array<string | number | null>;
 
-/** Sets the keys of a metadata delta (parsed JSON: plain strings, `__proto__` as an own key). */
-function applyDelta(target: Record<string, string>, delta: Record<string, string>): Record<string, string> {
-  for (const k of Object.keys(delta)) {
-    const v = delta[k] as string;
-    if (k === '__proto__')
-      Object.defineProperty(target, k, { value: v, writable: true, enumerable: true, configurable: true });
-    else target[k] = v;
-  }
-  return target;
+/** Sets a metadata key (`__proto__` as an own key). */
+function setKey(target: Record<string, string>, k: string, v: string): void {
+  if (k === '__proto__')
+    Object.defineProperty(target, k, { value: v, writable: true, enumerable: true, configurable: true });
+  else target[k] = v;
 }
 
 const TIMEOUT = '\u0000timeout';

@@ -4,7 +4,7 @@
  * (`.Key`, `.Payload.After`) becomes raw data.
  */
 import type { FieldRef } from '../../opencdc/field-ref.js';
-import { encodeValue } from '../../opencdc/json.js';
+import { encodeValue, encodeValueBytes } from '../../opencdc/json.js';
 import type { ProcessedRecord, ProcessorContext, ProcessorPlugin } from '../../sdk/processor.js';
 import { DATA_TARGETS, fieldFailure, fieldParam, isDataRef, PAYLOAD_OR_KEY } from '../util.js';
 
@@ -51,8 +51,8 @@ export const jsonEncodePlugin: ProcessorPlugin = {
           try {
             const v = field.get(r);
             if (v !== null && v !== undefined) {
-              const text = encodeValue(v);
-              field.set(r, raw ? Buffer.from(text, 'utf8') : text);
+              // Whole data becomes raw data: its bytes, written without building the text.
+              field.set(r, raw ? encodeValueBytes(v) : encodeValue(v));
             }
             out.push(r);
           } catch (e) {

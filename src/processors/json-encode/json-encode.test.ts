@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { ConduitError } from '../../errors/conduit-error.js';
+import { encodeValue, encodeValueBytes, GoStruct } from '../../opencdc/json.js';
 import type { OpenCDCRecord } from '../../opencdc/record.js';
 import { parseConfig } from '../../sdk/params.js';
 import { asError, asRecord, assertReadmeTable, configured, processOne, rec } from '../testing.js';
@@ -122,6 +124,75 @@ describe('json.encode: configuration errors', () => {
       assert.match(e.message, /^processor p:proc: field: invalid field reference/);
       return true;
     });
+  });
+});
+
+describe('json.encode: raw data is written as bytes', () => {
+  // json.encode writes whole data straight to bytes (encodeValueBytes): the very bytes of the JSON text.
+  // Plain ASCII, what Go escapes (HTML characters, U+2028, controls), lone surrogates, and any code point.
+  const special = fc.constantFrom(
+    '&',
+    '<',
+    '>',
+    '"',
+    '\\',
+    '\n',
+    '\u0000',
+    '\u007f',
+    '\u2028',
+    '\u2029',
+    '\ud800',
+    '\udc00',
+  );
+  const unit = fc.oneof(
+    fc.constantFrom('a', 'Z', '0', ' ', 'é', '😀'),
+    special,
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+  );
+  const str = fc.string({ unit, maxLength: 12 });
+  const leaf = fc.oneof(
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.boolean(),
+    fc.double(),
+    fc.integer(),
+    fc.maxSafeInteger(),
+    fc.constant(-0),
+    fc.bigInt(),
+    str,
+    fc.uint8Array({ maxLength: 200 }).map((u) => Buffer.from(u)),
+    fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }),
+  );
+  const { value } = fc.letrec<{ value: unknown }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      leaf,
+      fc.array(tie('value'), { maxLength: 4 }),
+      fc.dictionary(str, tie('value'), { maxKeys: 5, noNullPrototype: true }),
+      fc.dictionary(str, tie('value'), { maxKeys: 3 }).map((o) => new GoStruct(Object.entries(o))),
+    ),
+  }));
+
+  it('the bytes are the UTF-8 of the text, or both throw', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        let text: string;
+        try {
+          text = encodeValue(v);
+        } catch (e) {
+          assert.throws(() => encodeValueBytes(v), { message: (e as Error).message });
+          return;
+        }
+        assert.deepEqual(encodeValueBytes(v), Buffer.from(text, 'utf8'));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('a value larger than the scratch buffer, then a small one', () => {
+    const big = { a: 'x'.repeat(100_000), b: [1, 2, 3] };
+    assert.deepEqual(encodeValueBytes(big), Buffer.from(encodeValue(big)));
+    assert.equal(encodeValueBytes({ z: 1 }).toString(), '{"z":1}');
   });
 });
 
