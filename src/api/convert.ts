@@ -5,6 +5,7 @@
  * by `***` here, at the one place every answer passes.
  */
 import type { ConnectorInfo, PipelineInfo, ProcessorInfo } from '../engine/engine.js';
+import type { FailedRecord } from '../engine/failed-records.js';
 import { PipelineStatus, type PipelineState } from '../engine/types.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import type { DLQConfig } from '../provisioning/types.js';
@@ -169,4 +170,17 @@ function validations(s: ParamSpec): Json[] {
   if (s.exclusion !== undefined) v.push({ type: 'TYPE_EXCLUSION', value: s.exclusion.join(',') });
   if (s.regex !== undefined) v.push({ type: 'TYPE_REGEX', value: s.regex });
   return v;
+}
+
+/** A failed record kept by the engine (v1DeadLetterRecord, an extension of Conduit's API). */
+export function failedRecordJson(f: FailedRecord): Json {
+  return {
+    sequence: String(f.sequence),
+    record: f.record,
+    recordTruncated: f.recordTruncated,
+    error: { code: f.error.code, message: f.error.message },
+    nodeId: f.nodeId,
+    outcome: f.outcome === 'dlq' ? 'OUTCOME_DLQ' : 'OUTCOME_STOPPED',
+    failedAt: f.failedAt,
+  };
 }

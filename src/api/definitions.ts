@@ -46,7 +46,8 @@ export const STOPPED_REASON = ['STOPPED_REASON_UNSPECIFIED', 'STOPPED_REASON_USE
 export const CONNECTOR_TYPE = ['TYPE_UNSPECIFIED', 'TYPE_SOURCE', 'TYPE_DESTINATION'] as const;
 export const PARENT_TYPE = ['TYPE_UNSPECIFIED', 'TYPE_CONNECTOR', 'TYPE_PIPELINE'] as const;
 
-export const DEFINITIONS: Definitions = {
+/** Conduit's messages: each must match its Swagger definition (openapi.test.ts). */
+const CONDUIT_DEFINITIONS: Definitions = {
   // ---- pipelines
   v1PipelineStatus: {
     type: 'string',
@@ -346,6 +347,30 @@ export const DEFINITIONS: Definitions = {
     },
   },
 
+  // ---- records (the stream inspector's messages, protojson of opencdc.v1.Record)
+  v1Record: {
+    type: 'object',
+    properties: {
+      position: { type: 'string', format: 'byte' },
+      operation: ref('opencdcv1Operation'),
+      metadata: stringMap(),
+      key: ref('v1Data'),
+      payload: ref('opencdcv1Change'),
+    },
+    description: 'A record, as the stream inspector sends it: {"result": <v1Record>}.',
+  },
+  v1Data: {
+    type: 'object',
+    properties: { rawData: { type: 'string', format: 'byte' }, structuredData: { type: 'object' } },
+    description: 'Either rawData (base64) or structuredData (an object).',
+  },
+  opencdcv1Change: { type: 'object', properties: { before: ref('v1Data'), after: ref('v1Data') } },
+  opencdcv1Operation: {
+    type: 'string',
+    enum: ['OPERATION_UNSPECIFIED', 'OPERATION_CREATE', 'OPERATION_UPDATE', 'OPERATION_DELETE', 'OPERATION_SNAPSHOT'],
+    default: 'OPERATION_UNSPECIFIED',
+  },
+
   // ---- information and errors
   apiv1Info: { type: 'object', properties: { version: str(), os: str(), arch: str() } },
   protobufAny: {
@@ -365,3 +390,65 @@ export const DEFINITIONS: Definitions = {
       'metadata {configPath, suggestion}.',
   },
 };
+
+/**
+ * Messages of routes beyond Conduit's API (`RouteDef.extension`). Their names are not
+ * Conduit's (openapi.test.ts checks), so a Conduit client never meets a changed message.
+ */
+export const EXTENSION_DEFINITIONS: Definitions = {
+  DeadLetterRecordOutcome: {
+    type: 'string',
+    enum: ['OUTCOME_UNSPECIFIED', 'OUTCOME_DLQ', 'OUTCOME_STOPPED'],
+    default: 'OUTCOME_UNSPECIFIED',
+    description: 'OUTCOME_DLQ: the dead-letter queue took the record; OUTCOME_STOPPED: it stopped the pipeline.',
+  },
+  v1DeadLetterRecordError: {
+    type: 'object',
+    properties: {
+      code: str('The stable error code, e.g. processor.failed.'),
+      message: str('The error message (secrets redacted).'),
+    },
+  },
+  v1DeadLetterRecord: {
+    type: 'object',
+    properties: {
+      sequence: {
+        type: 'string',
+        format: 'uint64',
+        description: "The failure's number in its pipeline since the engine started, from 1.",
+      },
+      record: {
+        type: 'object',
+        additionalProperties: true,
+        description: 'The failed record as OpenCDC JSON (position, key and raw data in base64).',
+      },
+      recordTruncated: {
+        type: 'boolean',
+        description: 'True when the record was too large to keep whole: its key and payload are null.',
+      },
+      error: ref('v1DeadLetterRecordError'),
+      nodeId: str('The processor or destination connector that failed the record.'),
+      outcome: ref('DeadLetterRecordOutcome'),
+      failedAt: time,
+    },
+  },
+  v1ListDeadLetterRecordsResponse: {
+    type: 'object',
+    properties: {
+      records: { type: 'array', items: ref('v1DeadLetterRecord') },
+      total: {
+        type: 'string',
+        format: 'uint64',
+        description: 'Records the pipeline failed since the engine started.',
+      },
+      kept: {
+        type: 'string',
+        format: 'uint64',
+        description: 'Records kept in memory now (the last 100, within 1 MiB).',
+      },
+    },
+  },
+};
+
+/** Every message the API declares: Conduit's, and those of its extensions. */
+export const DEFINITIONS: Definitions = { ...CONDUIT_DEFINITIONS, ...EXTENSION_DEFINITIONS };

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { DEFINITIONS } from './definitions.js';
+import { DEFINITIONS, EXTENSION_DEFINITIONS } from './definitions.js';
 import { openApiDocument } from './openapi.js';
 import { ROUTES } from './routes.js';
 
@@ -44,6 +44,7 @@ describe('the OpenAPI document', () => {
 
   it("has Conduit's paths, methods, operation IDs and parameters", () => {
     for (const r of ROUTES) {
+      if (r.extension === true) continue;
       const ours = doc.paths[r.path]?.[r.method.toLowerCase()];
       const theirs = reference.paths[r.path]?.[r.method.toLowerCase()];
       assert.ok(theirs, `${r.method} ${r.path} is a route of Conduit's API`);
@@ -67,10 +68,28 @@ describe('the OpenAPI document', () => {
 
   it("declares every message with Conduit's field names and types", () => {
     for (const [name, ours] of Object.entries(DEFINITIONS)) {
+      if (name in EXTENSION_DEFINITIONS) continue;
       const theirs = reference.definitions[name];
       assert.ok(theirs, `${name} is a message of Conduit's API`);
       assert.deepEqual(shape(ours), shape(theirs), name);
     }
+  });
+
+  it('marks the routes beyond Conduit as extensions, which shadow none of its routes or messages', () => {
+    const extensions = ROUTES.filter((r) => r.extension === true);
+    for (const r of extensions) {
+      assert.equal(reference.paths[r.path]?.[r.method.toLowerCase()], undefined, `${r.method} ${r.path} is Conduit's`);
+      assert.ok(
+        !Object.values(reference.paths).some((ms) => Object.values(ms).some((o) => o.operationId === r.operationId)),
+        `${r.operationId} is not one of Conduit's operation IDs`,
+      );
+      const op = doc.paths[r.path]?.[r.method.toLowerCase()] as unknown as Record<string, unknown>;
+      assert.equal(op['x-extension'], true, `${r.operationId} is marked x-extension`);
+    }
+    for (const name of Object.keys(EXTENSION_DEFINITIONS)) {
+      assert.equal(reference.definitions[name], undefined, `${name} is a message of Conduit's API`);
+    }
+    assert.equal(new Set(ROUTES.map((r) => r.operationId)).size, ROUTES.length, 'operation IDs are unique');
   });
 
   it('refers only to declared messages', () => {

@@ -52,6 +52,7 @@ export function openApiDocument(routes: readonly RouteDef[]): Record<string, unk
       tags: [r.tag],
       parameters,
       responses,
+      ...(r.extension === true && { 'x-extension': true }),
     };
   }
   return {

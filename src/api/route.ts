@@ -39,6 +39,12 @@ export interface RouteDef {
   readonly body?: { readonly name: string; readonly schema: Schema };
   /** The 200 answer. */
   readonly response: Schema;
+  /**
+   * A route beyond Conduit's API (not in its Swagger file): the document marks it `x-extension: true`,
+   * and `openapi.test.ts` checks that it does not shadow one of Conduit's. Its messages are in
+   * `EXTENSION_DEFINITIONS` (definitions.ts).
+   */
+  readonly extension?: boolean;
   /** HTTP statuses of the errors this route documents (500 is always added). */
   readonly errors: readonly number[];
   readonly handler: (ctx: RouteContext) => Promise<unknown>;

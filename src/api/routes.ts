@@ -11,6 +11,7 @@ import {
   connectorJson,
   connectorPluginJson,
   dlqJson,
+  failedRecordJson,
   keepRedacted,
   pipelineJson,
   processorJson,
@@ -20,6 +21,7 @@ import type { RouteContext, RouteDef } from './route.js';
 import { ref, type Schema } from './schema.js';
 import { ApiCode } from './status.js';
 import { VERSION } from '../version.js';
+import { inspectOverHttp } from './inspect.js';
 
 /** How long a start or stop request waits for the pipeline to run or drain before answering (it goes on). */
 export const STOP_WAIT_MS = 30_000;
@@ -101,6 +103,23 @@ function nameFilter(q: URLSearchParams, param = 'name'): ((name: string) => bool
   return (name) => re.test(name);
 }
 
+/** `?limit=N`: a whole number from 1 to 1000, or undefined when absent (or empty). */
+function limitParam(q: URLSearchParams): number | undefined {
+  const text = q.get('limit') ?? '';
+  if (text === '') return undefined;
+  if (!/^\d{1,4}$/.test(text) || Number(text) < 1 || Number(text) > 1000) {
+    throw new ConduitError(
+      Code.ConfigFieldInvalid,
+      `the limit must be a whole number from 1 to 1000, not "${text.slice(0, 40)}"`,
+      {
+        configPath: '/limit',
+        suggestion: 'use e.g. ?limit=10, or leave it out for every kept record',
+      },
+    );
+  }
+  return Number(text);
+}
+
 /** A pipeline, or 404. */
 function mustPipeline(ctx: RouteContext, id: string) {
   const p = ctx.engine.get(id);
@@ -130,6 +149,15 @@ function notImplemented(what: string): () => Promise<never> {
     });
   };
 }
+
+/** The stream inspector routes answer a WebSocket upgrade (src/api/inspect.ts); a plain GET gets 400. */
+const INSPECT_SUMMARY = (what: string): string =>
+  `WebSocket stream of a sample of ${what}: one message {"result": <v1Record>} per record. A plain GET answers 400.`;
+const INSPECT_RESPONSE: Schema = {
+  type: 'object',
+  properties: { result: ref('v1Record') },
+  description: 'One message of the stream (a WebSocket text message).',
+};
 
 const PIPELINES = 'PipelineService';
 const CONNECTORS = 'ConnectorService';
@@ -286,6 +314,23 @@ export const ROUTES: readonly RouteDef[] = [
     },
   },
   {
+    method: 'GET',
+    path: '/v1/pipelines/{id}/dead-letter-queue/records',
+    operationId: 'PipelineService_ListDeadLetterRecords',
+    tag: PIPELINES,
+    summary:
+      'Extension: the last records the pipeline failed, newest first: those the dead-letter queue took and those that stopped the pipeline (kept in memory: the last 100, within 1 MiB).',
+    extension: true,
+    query: [{ name: 'limit', type: 'string', description: 'At most this many records (1 to 1000; default all kept).' }],
+    response: ref('v1ListDeadLetterRecordsResponse'),
+    errors: [400, 404],
+    handler: async (ctx) => {
+      const limit = limitParam(ctx.query);
+      const { records, total, kept } = ctx.engine.failedRecords(ctx.params['id'] ?? '', limit);
+      return { records: records.map(failedRecordJson), total: String(total), kept: String(kept) };
+    },
+  },
+  {
     method: 'POST',
     path: '/v1/pipelines/{id}/export',
     operationId: 'PipelineService_ExportPipeline',
@@ -438,10 +483,10 @@ export const ROUTES: readonly RouteDef[] = [
     path: '/v1/connectors/{id}/inspect',
     operationId: 'ConnectorService_InspectConnector',
     tag: CONNECTORS,
-    summary: 'Not served yet (501).',
-    response: { type: 'object', description: 'A stream of records (not served yet).' },
-    errors: [501],
-    handler: notImplemented('inspecting a connector'),
+    summary: INSPECT_SUMMARY('a source connector on its output, a destination connector on its input'),
+    response: INSPECT_RESPONSE,
+    errors: [400, 404],
+    handler: async (ctx) => inspectOverHttp(ctx.engine, 'connector', ctx.params['id'] ?? ''),
   },
   {
     method: 'GET',
@@ -555,20 +600,20 @@ export const ROUTES: readonly RouteDef[] = [
     path: '/v1/processors/{id}/inspect-in',
     operationId: 'ProcessorService_InspectProcessorIn',
     tag: PROCESSORS,
-    summary: 'Not served yet (501).',
-    response: { type: 'object', description: 'A stream of records (not served yet).' },
-    errors: [501],
-    handler: notImplemented('inspecting a processor'),
+    summary: INSPECT_SUMMARY('the records going into a processor'),
+    response: INSPECT_RESPONSE,
+    errors: [400, 404],
+    handler: async (ctx) => inspectOverHttp(ctx.engine, 'processor-in', ctx.params['id'] ?? ''),
   },
   {
     method: 'GET',
     path: '/v1/processors/{id}/inspect-out',
     operationId: 'ProcessorService_InspectProcessorOut',
     tag: PROCESSORS,
-    summary: 'Not served yet (501).',
-    response: { type: 'object', description: 'A stream of records (not served yet).' },
-    errors: [501],
-    handler: notImplemented('inspecting a processor'),
+    summary: INSPECT_SUMMARY('the records coming out of a processor'),
+    response: INSPECT_RESPONSE,
+    errors: [400, 404],
+    handler: async (ctx) => inspectOverHttp(ctx.engine, 'processor-out', ctx.params['id'] ?? ''),
   },
   {
     method: 'GET',

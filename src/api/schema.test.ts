@@ -19,6 +19,18 @@ function problem(value: unknown, name: string): ConduitError {
 }
 
 describe('request bodies (proto3 JSON mapping)', () => {
+  it('refuses fields named like Object.prototype members, and keeps a "__proto__" map key as a key', () => {
+    for (const k of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      const body = JSON.parse(`{"config":{"name":"a"},${JSON.stringify(k)}:{"x":1}}`) as unknown;
+      assert.equal(problem(body, 'v1CreatePipelineRequest').code, Code.ConfigFieldUnknown, k);
+    }
+    const settings = JSON.parse('{"settings":{"__proto__":{"path":"/etc/x"},"a":"b"}}') as unknown;
+    assert.equal(problem(settings, 'v1ConnectorConfig').configPath, '/settings/__proto__');
+    const ok = conform(JSON.parse('{"__proto__":"v"}'), { type: 'object', additionalProperties: true }, DEFINITIONS);
+    assert.deepEqual(Object.keys(ok as object), ['__proto__']);
+    assert.equal(Object.getPrototypeOf(ok), Object.prototype);
+  });
+
   it('reads 64-bit integers from strings or numbers, and int32 from numbers or strings', () => {
     assert.deepEqual(conform({ windowSize: '10', windowNackThreshold: 2 }, ref('v1PipelineDLQ'), DEFINITIONS), {
       windowSize: 10,

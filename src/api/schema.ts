@@ -111,7 +111,8 @@ export function conform(value: unknown, schema: Schema, defs: Definitions, path 
       const out: Record<string, unknown> = {};
       const props = schema.properties ?? {};
       for (const [k, v] of Object.entries(input)) {
-        const p = props[k] ?? schema.additionalProperties;
+        // Own properties only: a field named `toString` or `__proto__` is not a declared one.
+        const p = Object.hasOwn(props, k) ? props[k] : schema.additionalProperties;
         const at = `${path}/${escapePointer(k)}`;
         if (p === undefined) {
           const near = closest(k, Object.keys(props));
@@ -124,12 +125,12 @@ export function conform(value: unknown, schema: Schema, defs: Definitions, path 
           });
         }
         if (p === true) {
-          out[k] = v;
+          setOwn(out, k, v);
           continue;
         }
         if ('readOnly' in p && p.readOnly === true) continue; // shown in answers, ignored in requests
         const c = conform(v, p, defs, at);
-        if (c !== undefined) out[k] = c;
+        if (c !== undefined) setOwn(out, k, c);
       }
       for (const r of schema.required ?? []) {
         if (out[r] === undefined) {
@@ -146,6 +147,11 @@ export function conform(value: unknown, schema: Schema, defs: Definitions, path 
       return out;
     }
   }
+}
+
+/** `out[k] = v`, also for k `__proto__` (a plain assignment would set the object's prototype instead). */
+function setOwn(out: Record<string, unknown>, k: string, v: unknown): void {
+  Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
 }
 
 function escapePointer(s: string): string {

@@ -18,6 +18,7 @@ import { openApiDocument, openApiHtml } from './openapi.js';
 import type { Method, RouteDef } from './route.js';
 import { ROUTES } from './routes.js';
 import { conform } from './schema.js';
+import { inspectUpgrade } from './inspect.js';
 import { ApiCode, toStatus } from './status.js';
 
 /**
@@ -40,12 +41,18 @@ export interface ApiServerOptions {
   readonly host?: string;
   /** 0 picks a free port (see `address` on the started server). */
   readonly port: number;
-  readonly token: string;
+  /**
+   * The bearer token. Undefined: only the public routes are served (/healthz, /readyz, and /metrics
+   * when public); every other route answers 401 saying how to configure a token.
+   */
+  readonly token: string | undefined;
   readonly corsOrigins?: readonly string[];
   readonly maxBodyBytes?: number;
   readonly rawRoutes?: readonly RawRoute[];
   /** The RPC routes; Conduit's by default. */
   readonly routes?: readonly RouteDef[];
+  /** Stream inspector WebSocket timings (default: a ping every 54 s, a pong within 60 s). */
+  readonly inspector?: { readonly pingIntervalMs?: number; readonly pongWaitMs?: number };
 }
 
 export interface ApiServer {
@@ -97,18 +104,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     },
   ];
   const raw = new Map<string, RawRoute>([...docRoutes, ...(opts.rawRoutes ?? [])].map((r) => [r.path, r]));
-  const tokenDigest = digest(opts.token);
+  const tokenDigest = opts.token === undefined ? undefined : digest(opts.token);
   const origins = new Set(opts.corsOrigins ?? []);
   const maxBody = opts.maxBodyBytes ?? 1 << 20;
   const log = opts.logger.with({ component: 'api' });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const started = performance.now();
     const url = new URL(req.url ?? '/', 'http://api');
     const method = req.method ?? 'GET';
-    const finish = (status: number): void => {
-      log.debug('request', { method, path: url.pathname, status, ms: Math.round(performance.now() - started) });
-    };
     const origin = req.headers.origin;
     const corsOk = origin !== undefined && (origins.has(origin) || origins.has('*'));
     if (corsOk) {
@@ -128,11 +131,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
           'access-control-max-age': '600',
         });
         res.end();
-        finish(204);
         return;
       }
       const rawRoute = raw.get(url.pathname);
       if (rawRoute === undefined || !rawRoute.public) {
+        if (tokenDigest === undefined) {
+          res.setHeader('www-authenticate', 'Bearer realm="conduit"');
+          throw new ConduitError(
+            ApiCode.Unauthenticated,
+            'the API is served without a token: only /healthz and /readyz answer (and /metrics if api.http.auth.metrics-public is set)',
+            {
+              suggestion:
+                'start the engine with a token: CONDUIT_API_HTTP_AUTH_TOKEN=$(openssl rand -hex 32), or --api.http.auth.token-file FILE',
+            },
+          );
+        }
         const reason = authProblem(req.headers.authorization, tokenDigest);
         if (reason !== undefined) {
           // The header itself is never logged: it may hold a (wrong, or someone else's) token.
@@ -156,7 +169,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
           });
         }
         await rawRoute.handle(req, res);
-        finish(res.statusCode);
         return;
       }
       const match = route(routes, method, url.pathname);
@@ -184,22 +196,29 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         body,
       });
       send(res, 200, result);
-      finish(200);
     } catch (err) {
       const { http, body } = toStatus(err);
       if (http >= 500 && http !== 501) log.error('API request failed', { method, path: url.pathname, error: err });
       if (!res.headersSent) send(res, http, body);
       else res.destroy();
-      finish(http);
     }
   };
 
   const server = createServer((req, res) => {
+    logRequest(log, req, res);
     handle(req, res).catch((err: unknown) => {
       log.error('API request handler failed', { error: err });
       res.destroy();
     });
   });
+  // The stream inspector's WebSocket routes (src/api/inspect.ts): same token, checked before the upgrade.
+  const inspect = inspectUpgrade({
+    engine: opts.engine,
+    logger: opts.logger,
+    tokenOk: tokenDigest === undefined ? undefined : (t) => timingSafeEqual(digest(t), tokenDigest),
+    ...opts.inspector,
+  });
+  server.on('upgrade', (req, socket, head) => inspect.handle(req, socket, head));
   server.headersTimeout = 10_000;
   server.requestTimeout = 60_000;
   server.on('clientError', (_err, socket) => {
@@ -216,10 +235,40 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     port: a.port,
     close: () =>
       new Promise<void>((resolve) => {
+        inspect.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+/** Probes and scrapes come every few seconds: their lines are debug, every other request's info. */
+const QUIET_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * The request log: one line when the answer is done (or the connection closed before it was).
+ * The path only, never the query string (it may hold secrets) nor any header (Authorization).
+ */
+function logRequest(log: Logger, req: IncomingMessage, res: ServerResponse): void {
+  const started = performance.now();
+  res.once('close', () => {
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://api').pathname;
+    } catch {
+      path = '(unparsable)';
+    }
+    const level = QUIET_PATHS.has(path) && res.statusCode < 500 ? 'debug' : 'info';
+    if (!log.enabled(level)) return;
+    log.log(level, 'API request', {
+      method: req.method ?? '',
+      path,
+      status: res.statusCode,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      bytes: Number(res.getHeader('content-length') ?? 0),
+      ...(!res.writableFinished && { aborted: true }),
+    });
+  });
 }
 
 function listen(server: Server, host: string | undefined, port: number): Promise<void> {
@@ -328,7 +377,8 @@ async function readBody(req: IncomingMessage, max: number): Promise<string> {
 function parseJson(text: string): unknown {
   if (text.trim() === '') return {};
   try {
-    return JSON.parse(text);
+    // A body of `null` is the empty message (proto3 JSON), checked like `{}`: handlers always get an object.
+    return JSON.parse(text) ?? {};
   } catch (err) {
     throw new ConduitError(ApiCode.BodyMalformed, `the body is not valid JSON: ${(err as Error).message}`, {
       configPath: '/',

@@ -14,7 +14,7 @@ export interface ApiSettings {
   readonly enabled: boolean;
   readonly host: string | undefined;
   readonly port: number;
-  /** Undefined: no token configured, so the API is not served (every route would be refused). */
+  /** Undefined: no token configured, so only the public routes answer (health, and metrics if public). */
   readonly token: string | undefined;
   readonly corsOrigins: readonly string[];
   readonly metricsPublic: boolean;

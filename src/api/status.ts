@@ -26,6 +26,7 @@ export const ApiCode = {
   NotImplemented: Code.ApiNotImplemented,
   RedactedSetting: Code.ApiRedactedSetting,
   OriginNotAllowed: Code.ApiOriginNotAllowed,
+  WebSocketRequired: Code.ApiWebSocketRequired,
 } as const;
 
 /** gRPC status codes (google.rpc.Code). */

@@ -12,7 +12,20 @@ export interface ParsedArgs {
 }
 
 /** Flags that take no value. */
-const BOOLEAN_FLAGS = new Set(['json', 'quiet', 'no-color', 'help', 'yes', 'force', 'dev', 'strict', 'version']);
+const BOOLEAN_FLAGS = new Set([
+  'json',
+  'quiet',
+  'no-color',
+  'help',
+  'yes',
+  'force',
+  'dev',
+  'strict',
+  'version',
+  'deep',
+  'require-server',
+  'out',
+]);
 const SHORT: Record<string, string> = { q: 'quiet', h: 'help', y: 'yes', v: 'version' };
 const ALIASES: Record<string, string> = { pipelines: 'pipelines.path', config: 'config.path' };
 

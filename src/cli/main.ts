@@ -11,6 +11,7 @@ import { Code, ExitCode } from '../errors/codes.js';
 import { ConduitError } from '../errors/conduit-error.js';
 import { checkFlags, parseArgs } from './args.js';
 import { clientCommand, isClientCommand } from './commands/client/commands.js';
+import { DOCTOR_FLAGS, doctorCommand } from './commands/doctor.js';
 import { initCommand } from './commands/init.js';
 import { PROCESSORS_TEST_FLAGS, processorsTestCommand } from './commands/processors-test.js';
 import { quickstartCommand } from './commands/quickstart.js';
@@ -30,6 +31,8 @@ Commands:
   run                         run the engine with the pipelines in --pipelines.path
   quickstart [--records N]    a generator → log demo on the in-memory store
   init [--path DIR]           create conduit.yaml and the pipelines/ folder
+  doctor [--check NAME[,NAME…]] [--deep] [--require-server]
+                              would "run" start here? checks settings, pipeline files, store, port, plugins
   pipelines validate <path>   check pipeline files offline
   pipelines schema            print the JSON Schema of pipeline files (for editors)
   pipelines list [--name REGEX]
@@ -37,6 +40,10 @@ Commands:
   pipelines describe ID       a pipeline: its state, error and connectors
   pipelines start ID          start a pipeline
   pipelines stop ID [--force] stop a pipeline (drain and checkpoint; --force drops what is in flight)
+  pipelines inspect ID [--records N [--connector ID | --processor ID [--out]] [--timeout 30s]]
+                              its status and stages; with --records, N live records (--json: one JSON each)
+  pipelines dlq ID [--limit N]
+                              the last records the pipeline failed (to the DLQ, or stopping it), newest first
   connectors list [--pipeline-id ID]
                               list the connectors of the running server
   connectors describe ID      a connector: its settings (secrets redacted) and position
@@ -51,7 +58,7 @@ Commands:
 Global flags: --json (a JSON envelope on stdout), --quiet, --help
 Run flags: every engine setting as --key value, e.g. --db.type sqlite --pipelines.path ./pipelines
   (also CONDUIT_DB_TYPE=... or conduit.yaml); --exit-after 30s stops after a while.
-Server commands (list, describe, start, stop) talk to the HTTP API of \`conduit run\`:
+Server commands (list, describe, start, stop, dlq, inspect) talk to the HTTP API of \`conduit run\`:
   --api.http.address HOST:PORT (default :8080, i.e. 127.0.0.1:8080; also CONDUIT_API_HTTP_ADDRESS or conduit.yaml),
   the token from CONDUIT_API_HTTP_AUTH_TOKEN or --api.http.auth.token-file FILE. Server unreachable: exit 3.
 Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 environment (store or port), 130/143 second signal.
@@ -88,6 +95,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'quickstart':
         checkFlags(flags, [...GLOBAL, 'records']);
         return await quickstartCommand(flags, out);
+      case 'doctor':
+        checkFlags(flags, [...GLOBAL, ...Object.keys(ENGINE_PARAMS), ...DOCTOR_FLAGS]);
+        return await doctorCommand(flags, out);
       case 'init':
         checkFlags(flags, [...GLOBAL, 'path']);
         return await initCommand(flags, out);
@@ -105,7 +115,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (isClientCommand('pipelines', sub)) return await clientCommand('pipelines', sub, arg, flags, out, GLOBAL);
         throw new ConduitError(Code.EngineConfigInvalid, `unknown command "pipelines ${sub ?? ''}"`, {
           suggestion:
-            'use "conduit pipelines" with validate, schema (offline) or list, describe, start, stop (against "conduit run")',
+            'use "conduit pipelines" with validate, schema (offline) or list, describe, start, stop, dlq (against "conduit run")',
         });
       case 'connectors':
       case 'connector':

@@ -83,7 +83,8 @@ export const ENGINE_PARAMS: ParamSpecs = {
   'api.enabled': {
     type: 'bool',
     default: 'true',
-    description: 'Serve the HTTP API (it is served only when a token is configured).',
+    description:
+      'Serve the HTTP API. Without a token only /healthz and /readyz (and /metrics if public) answer; every other route is refused.',
   },
   'api.http.address': {
     type: 'string',
@@ -136,6 +137,8 @@ export interface EngineConfig {
     | { readonly type: 'inmemory' };
   readonly pipelinesPath: string;
   readonly pipelinesPathIsDefault: boolean;
+  /** api.http.address was set nowhere (flag, environment, conduit.yaml): the default :8080. */
+  readonly apiAddressIsDefault: boolean;
   readonly exitOnDegraded: boolean;
   readonly recovery: RecoveryConfig;
   readonly drainTimeoutMs: number;
@@ -227,6 +230,7 @@ export function resolveEngineConfig(
     store,
     pipelinesPath: c.string('pipelines.path'),
     pipelinesPathIsDefault: merged['pipelines.path'] === undefined,
+    apiAddressIsDefault: merged['api.http.address'] === undefined,
     exitOnDegraded: c.bool('pipelines.exit-on-degraded'),
     recovery: {
       minDelay: c.duration('pipelines.error-recovery.min-delay'),

@@ -29,6 +29,8 @@ import { canonicalJson, StateKey, type StoredConnector } from './state-keys.js';
 import { DEFAULT_RECOVERY, PipelineStatus, STATUS_NUMBER, type PipelineState, type RecoveryConfig } from './types.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import { EngineMetrics, type PipelineView } from '../metrics/conduit.js';
+import { Inspector, type InspectorOptions } from '../inspector/index.js';
+import { FailedRecords, type FailedRecord } from './failed-records.js';
 
 export type ProvisionedBy = 'config' | 'api';
 
@@ -128,6 +130,8 @@ export interface EngineOptions {
   readonly forceStopGraceMs?: number;
   /** Handed to every processor (avro.encode, avro.decode); see schema/index.ts openSchemaRegistry. */
   readonly schemaRegistry?: SchemaRegistry;
+  /** Bounds of the stream inspector's sessions (src/inspector/). */
+  readonly inspector?: Partial<InspectorOptions>;
 }
 
 export interface ProvisionResult {
@@ -146,11 +150,16 @@ export class Engine {
   private readonly log: Logger;
   /** The engine's metrics (GET /metrics renders them). */
   readonly metrics: EngineMetrics;
+  /** The stream inspector's taps: they outlive pipeline runs, so sessions survive restarts. */
+  readonly inspector: Inspector;
+  /** The last failed records of each pipeline (in memory; they outlive runs, not the process). */
+  private readonly failed = new FailedRecords();
 
   constructor(private readonly opts: EngineOptions) {
     this.recovery = opts.recovery ?? DEFAULT_RECOVERY;
     this.log = opts.logger;
     this.metrics = new EngineMetrics(() => this.metricsView());
+    this.inspector = new Inspector(opts.inspector, this.metrics.inspector());
   }
 
   /** What the metrics read at scrape time: every pipeline, its status, and its run when it has one. */
@@ -167,6 +176,7 @@ export class Engine {
           run: {
             inFlightRecords: run.inFlightRecords,
             inFlightBytes: run.inFlightBytes,
+            oldestInFlightSeconds: run.oldestInFlightSeconds,
             sources: run.sourceProgress(),
           },
         }),
@@ -223,6 +233,16 @@ export class Engine {
   get(id: string): PipelineInfo | undefined {
     const e = this.entries.get(id);
     return e === undefined ? undefined : info(e);
+  }
+
+  /**
+   * The pipeline's last failed records, newest first (at most `limit`): those the DLQ took
+   * and those that stopped the pipeline. `total` counts every failure since the engine started.
+   */
+  failedRecords(id: string, limit?: number): { records: FailedRecord[]; total: number; kept: number } {
+    this.mustGet(id);
+    const log = this.failed.for(id);
+    return { records: log.list(limit), total: log.total, kept: log.kept };
   }
 
   /**
@@ -366,6 +386,7 @@ export class Engine {
     await this.opts.store.write(ops);
     this.entries.delete(id);
     this.metrics.forgetPipeline(metricsName(e.config));
+    this.failed.forget(id);
   }
 
   // ---- editing (the API's create, update and delete) ------------------------------------------
@@ -771,6 +792,8 @@ export class Engine {
         options: this.opts.run,
         ...(this.opts.schemaRegistry !== undefined && { schemaRegistry: this.opts.schemaRegistry }),
         metrics: this.metrics.forRun(metricsName(e.config)),
+        inspector: this.inspector,
+        failedRecords: this.failed.for(id),
       });
       e.run = run;
       let error: ConduitError | undefined;

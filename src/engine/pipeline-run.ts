@@ -18,7 +18,7 @@
  */
 import { Code } from '../errors/codes.js';
 import { ConduitError, fatal, toConduitError } from '../errors/conduit-error.js';
-import type { Logger } from '../log/logger.js';
+import type { Fields, Logger } from '../log/logger.js';
 import { registerSecret } from '../log/redact.js';
 import { MetadataKey, OPENCDC_VERSION, nowNanos } from '../opencdc/metadata.js';
 import { cloneRecord, type OpenCDCRecord } from '../opencdc/record.js';
@@ -38,12 +38,14 @@ import type { Store } from '../store/store.js';
 import { ByteBudget } from './byte-budget.js';
 import { Channel } from './channel.js';
 import { DlqHandler } from './dlq.js';
+import type { FailedRecordLog, FailureOutcome } from './failed-records.js';
 import { createProcessorNode, openNode, runChain, teardownNode, type ProcessorNode } from './processor-chain.js';
 import { RateLimiter } from './rate-limiter.js';
 import { estimateBatchSize } from './size.js';
 import { canonicalJson, StateKey, type StoredConnector, type StoredPosition } from './state-keys.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import type { ConnectorSeries, RunMetrics } from '../metrics/conduit.js';
+import type { Inspector, Tap } from '../inspector/index.js';
 
 export interface RunOptions {
   /** Bytes a pipeline may hold in flight (estimated heap size of records). */
@@ -78,6 +80,10 @@ export interface RunDeps {
   readonly schemaRegistry?: SchemaRegistry;
   /** Counters and histograms this run updates, once per batch. */
   readonly metrics?: RunMetrics;
+  /** The engine's stream inspector: the run feeds its taps (one boolean check per batch when nobody watches). */
+  readonly inspector?: Inspector;
+  /** Where failed records are noted for the API (the engine's, per pipeline: it outlives the run). */
+  readonly failedRecords?: FailedRecordLog;
 }
 
 interface Batch {
@@ -124,6 +130,8 @@ interface SourceNode {
   ticketHead: number;
   opened: boolean;
   readonly metrics: ConnectorSeries | undefined;
+  /** The inspector's tap on this source's output. */
+  readonly tap: Tap | undefined;
 }
 
 interface DestinationNode {
@@ -138,6 +146,8 @@ interface DestinationNode {
   readonly limiter: RateLimiter | undefined;
   opened: boolean;
   readonly metrics: ConnectorSeries | undefined;
+  /** The inspector's tap on this destination's input. */
+  readonly tap: Tap | undefined;
 }
 
 export class PipelineRun {
@@ -163,6 +173,8 @@ export class PipelineRun {
   private inFlight = 0;
   private inFlightRecordCount = 0;
   private inFlightZero: (() => void) | undefined;
+  /** Which connector or processor each failure came from (see blame). */
+  private readonly blamed = new WeakMap<ConduitError, Fields>();
   private resolveDone!: () => void;
   private rejectDone!: (e: ConduitError) => void;
   /** Settles when the run has ended and every connector is torn down. */
@@ -221,6 +233,19 @@ export class PipelineRun {
   /** Estimated bytes of the records in flight (what the byte budget holds). */
   get inFlightBytes(): number {
     return this.budget.inUse;
+  }
+
+  /**
+   * Seconds since the oldest batch still in flight was read, 0 when none is: the head of each
+   * source's ticket FIFO is that source's oldest, so this looks at one ticket per source.
+   */
+  get oldestInFlightSeconds(): number {
+    let oldest = Infinity;
+    for (const s of this.sources) {
+      const head = s.tickets[s.ticketHead];
+      if (head !== undefined && head.readAt < oldest) oldest = head.readAt;
+    }
+    return oldest === Infinity ? 0 : Math.max(0, performance.now() - oldest) / 1000;
   }
 
   /** Each opened source with what it reports through the optional progress() (cheap, no I/O). */
@@ -285,6 +310,7 @@ export class PipelineRun {
       ticketHead: 0,
       opened: false,
       metrics: this.deps.metrics?.source(c.id, plugin.name),
+      tap: this.deps.inspector?.tap('connector', c.id),
     };
   }
 
@@ -310,6 +336,7 @@ export class PipelineRun {
       limiter: rate > 0 ? new RateLimiter(rate, burst > 0 ? burst : Math.max(1, Math.ceil(rate))) : undefined,
       opened: false,
       metrics: this.deps.metrics?.destination(c.id, plugin.name),
+      tap: this.deps.inspector?.tap('connector', c.id),
     };
   }
 
@@ -328,7 +355,8 @@ export class PipelineRun {
       ...(this.deps.schemaRegistry !== undefined && { schemaRegistry: this.deps.schemaRegistry }),
     });
     if (configured !== undefined) this.pendingConfigure.push(configured);
-    return node;
+    const inspector = this.deps.inspector;
+    return inspector === undefined ? node : { ...node, taps: inspector.processorTaps(p.id) };
   }
 
   private buildDlq(): void {
@@ -434,8 +462,11 @@ export class PipelineRun {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof ConduitError) throw e;
-      throw new ConduitError(code, `connector ${connectorId}: ${(e as Error).message ?? String(e)}`, { cause: e });
+      if (e instanceof ConduitError) throw this.blame(e, connectorId);
+      throw this.blame(
+        new ConduitError(code, `connector ${connectorId}: ${(e as Error).message ?? String(e)}`, { cause: e }),
+        connectorId,
+      );
     }
   }
 
@@ -504,6 +535,7 @@ export class PipelineRun {
         }
         // Position-only records are checkpointed and acked with the ticket; nothing downstream sees them.
         if (positionOnly > 0) records = records.filter((r) => r.metadata[POSITION_ONLY_KEY] === undefined);
+        if (s.tap?.active === true) s.tap.send(records); // the inspector samples; never waits
         const bytes = estimateBatchSize(records);
         if (records.length > 0) s.readSize = this.readSizeFor(s, bytes / records.length);
         const m = s.metrics;
@@ -620,6 +652,7 @@ export class PipelineRun {
       parts.push(d.processors.length === 0 ? b.records : await this.chain(d.processors, b.records, b.ticket));
     }
     const records = parts.length === 1 ? (parts[0] as OpenCDCRecord[]) : parts.flat();
+    if (d.tap?.active === true) d.tap.send(records); // the inspector samples; never waits
     if (records.length > 0) {
       let outcomes;
       const writeStart = performance.now();
@@ -684,21 +717,50 @@ export class PipelineRun {
   /** A failed record: the DLQ takes it (the ticket waits for that) or the pipeline stops. */
   private nack(record: OpenCDCRecord, error: Error, nodeId: string, ticket: Ticket): void {
     const dlq = this.dlq;
-    if (dlq === undefined) return this.fail(toConduitError(error, Code.RecordNacked));
+    // A destination's plain Error has no code of its own: it failed the write of that record.
+    const note = (outcome: FailureOutcome): void =>
+      this.deps.failedRecords?.add(record, error, nodeId, outcome, this.failCode(nodeId));
+    if (dlq === undefined) {
+      note('stopped');
+      return this.fail(this.blame(toConduitError(error, Code.RecordNacked), nodeId));
+    }
     ticket.hold();
     dlq.nack(record, error, nodeId).then(
       () => {
-        this.log.warn('record sent to the dead-letter queue', { node: nodeId, error });
+        note('dlq');
+        this.log.warn('record sent to the dead-letter queue', { ...this.componentOf(nodeId), error });
         ticket.release();
       },
-      (e: unknown) => this.fail(toConduitError(e, Code.DlqWriteFailed)),
+      (e: unknown) => {
+        note('stopped');
+        this.fail(this.blame(toConduitError(e, Code.DlqWriteFailed), nodeId));
+      },
     );
   }
 
+  /** The code of a failure whose error carries none: by the kind of node that failed the record. */
+  private failCode(nodeId: string): string {
+    return this.destinations.some((d) => d.cfg.id === nodeId) ? Code.ConnectorWriteFailed : Code.ProcessorFailed;
+  }
+
   private connectorError(e: unknown, code: string, connectorId: string, what: string): ConduitError {
-    if (e instanceof ConduitError) return e;
+    if (e instanceof ConduitError) return this.blame(e, connectorId);
     const msg = e instanceof Error ? e.message : String(e);
-    return new ConduitError(code, `connector ${connectorId} failed to ${what}: ${msg}`, { cause: e });
+    return this.blame(
+      new ConduitError(code, `connector ${connectorId} failed to ${what}: ${msg}`, { cause: e }),
+      connectorId,
+    );
+  }
+
+  /** Notes which connector or processor an error came from, for the "pipeline failed" log line. */
+  private blame(err: ConduitError, nodeId: string): ConduitError {
+    if (!this.blamed.has(err)) this.blamed.set(err, this.componentOf(nodeId));
+    return err;
+  }
+
+  /** The log field naming a node: `connector` for sources and destinations (and the DLQ), else `processor`. */
+  private componentOf(nodeId: string): Fields {
+    return this.allProcessors().some((p) => p.id === nodeId) ? { processor: nodeId } : { connector: nodeId };
   }
 
   // ---- acknowledgement ------------------------------------------------------------------------
@@ -736,7 +798,7 @@ export class PipelineRun {
   private fail(err: ConduitError): void {
     if (this.failure !== undefined) return;
     this.failure = err;
-    this.log.error('pipeline failed', { error: err, retryable: err.retryable });
+    this.log.error('pipeline failed', { ...this.blamed.get(err), error: err, retryable: err.retryable });
     this.stopping = true;
     this.readAbort.abort();
     this.failAbort.abort();
@@ -760,7 +822,7 @@ export class PipelineRun {
       try {
         await c.teardown();
       } catch (e) {
-        this.log.warn('teardown failed', { component: c.id, error: e });
+        this.log.warn('teardown failed', { ...this.componentOf(c.id), error: e });
       }
     }
   }

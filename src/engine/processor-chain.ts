@@ -23,6 +23,7 @@ import {
   type ProcessorPlugin,
 } from '../sdk/processor.js';
 import { compileTemplate } from '../template/index.js';
+import type { Tap } from '../inspector/index.js';
 
 export interface ProcessorNode {
   readonly id: string;
@@ -37,6 +38,8 @@ export interface ProcessorNode {
    * When absent, the sub-batches all go to `processor`.
    */
   readonly replicas?: readonly Processor[];
+  /** The stream inspector's taps on the records going in and coming out (a run sets them). */
+  readonly taps?: { readonly in: Tap; readonly out: Tap };
 }
 
 /** Every instance of a node: `processor` first, then its replicas. */
@@ -154,7 +157,10 @@ export async function runChain(
   let records = input;
   for (const node of nodes) {
     if (records.length === 0) break;
+    const taps = node.taps;
+    if (taps?.in.active === true) taps.in.send(records);
     records = await runNode(node, records, nack);
+    if (taps?.out.active === true) taps.out.send(records);
   }
   return records;
 }

@@ -161,6 +161,18 @@ export const Code = {
   ),
   ApiBadAnswer: define('api.bad_answer', 'environment', false, 'The address answers, but not as the Conduit API.'),
   ApiOriginNotAllowed: define('api.origin_not_allowed', 'input', false, 'A CORS request from an origin not allowed.'),
+  ApiWebSocketRequired: define(
+    'api.websocket_required',
+    'input',
+    false,
+    'A plain GET on a stream inspector route: it needs a WebSocket upgrade.',
+  ),
+  InspectorTimeout: define(
+    'inspector.timeout',
+    'environment',
+    false,
+    'The records asked for did not arrive in time (`conduit pipelines inspect --records`).',
+  ),
   // Connectors at run time.
   ConnectorOpenFailed: define('connector.open_failed', 'runtime', true, 'A connector failed to open.'),
   ConnectorReadFailed: define('connector.read_failed', 'runtime', true, 'A source failed to read.'),

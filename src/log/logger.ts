@@ -3,6 +3,7 @@
  * per line). Every line passes through the secret redactor, so a secret value
  * that reaches a message (a password inside a URL, say) is printed as `***`.
  */
+import { ConduitError } from '../errors/conduit-error.js';
 import { redactText } from './redact.js';
 
 export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
@@ -69,10 +70,21 @@ class BaseLogger implements Logger {
   }
   log(level: Level, msg: string, fields?: Fields): void {
     if (RANK[level] < this.min) return;
-    const all = fields === undefined ? this.base : { ...this.base, ...fields };
+    let all = fields === undefined ? this.base : { ...this.base, ...fields };
+    // An error with a stable code (a ConduitError) puts the code on the line as its own field.
+    if (all['code'] === undefined) {
+      const code = errorCode(all);
+      if (code !== undefined) all = { ...all, code };
+    }
     const line = this.format === 'json' ? jsonLine(level, msg, all) : cliLine(level, msg, all);
     this.write(redactText(line));
   }
+}
+
+/** The stable code of the first ConduitError among the fields (not a Node errno code such as ECONNREFUSED). */
+function errorCode(fields: Fields): string | undefined {
+  for (const v of Object.values(fields)) if (v instanceof ConduitError) return v.code;
+  return undefined;
 }
 
 function plain(v: unknown): unknown {

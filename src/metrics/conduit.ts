@@ -46,6 +46,8 @@ export interface PipelineView {
   readonly run?: {
     readonly inFlightRecords: number;
     readonly inFlightBytes: number;
+    /** Seconds since the oldest record read and not yet acknowledged was read (0 when none). */
+    readonly oldestInFlightSeconds: number;
     readonly sources: ReadonlyArray<{
       readonly id: string;
       readonly plugin: string;
@@ -60,6 +62,8 @@ export class EngineMetrics {
   private readonly connectorBytes;
   private readonly connectorDuration;
   private readonly pipelineDuration;
+  private readonly inspectorSessions;
+  private readonly inspectorDropped;
 
   constructor(view: () => Iterable<PipelineView>) {
     const r = this.registry;
@@ -97,12 +101,25 @@ export class EngineMetrics {
       'Records a source read (type="source") or a destination wrote (type="destination").',
       connectorLabels,
     );
+    this.inspectorSessions = r.gauge('conduit_inspector_sessions', 'Number of open inspector sessions.', [
+      'component_id',
+    ]);
+    this.inspectorDropped = r.counter(
+      'conduit_inspector_dropped_records_total',
+      'Records an inspector session did not take (its buffer was full or its reader too slow); they were not shown.',
+      ['component_id'],
+    );
     const inflightRecords = r.gauge('conduit_pipeline_inflight_records', 'Records read and not yet acknowledged.', [
       'pipeline_name',
     ]);
     const inflightBytes = r.gauge(
       'conduit_pipeline_inflight_bytes',
       'Estimated bytes of the records read and not yet acknowledged.',
+      ['pipeline_name'],
+    );
+    const oldestUnacked = r.gauge(
+      'conduit_pipeline_oldest_unacked_seconds',
+      'Age of the oldest record read and not yet acknowledged, in seconds (0 when none).',
       ['pipeline_name'],
     );
     const sourceLabels = ['pipeline_name', 'plugin', 'component_id'];
@@ -136,6 +153,7 @@ export class EngineMetrics {
       processors,
       inflightRecords,
       inflightBytes,
+      oldestUnacked,
       lagBytes,
       lagRecords,
       snapRows,
@@ -152,6 +170,7 @@ export class EngineMetrics {
         if (p.run === undefined) continue;
         inflightRecords.labels(p.name).set(p.run.inFlightRecords);
         inflightBytes.labels(p.name).set(p.run.inFlightBytes);
+        oldestUnacked.labels(p.name).set(p.run.oldestInFlightSeconds);
         for (const s of p.run.sources) {
           const pg = s.progress;
           if (pg === undefined) continue;
@@ -178,6 +197,17 @@ export class EngineMetrics {
       source: (id, plugin) => series('source', id, plugin),
       destination: (id, plugin) => series('destination', id, plugin),
       latency: this.pipelineDuration.labels(pipelineName),
+    };
+  }
+
+  /** The stream inspector's series, per component (src/inspector/). */
+  inspector(): {
+    sessions(componentId: string): { add(n: number): void };
+    dropped(componentId: string): { inc(n: number): void };
+  } {
+    return {
+      sessions: (id) => this.inspectorSessions.labels(id),
+      dropped: (id) => this.inspectorDropped.labels(id),
     };
   }
 

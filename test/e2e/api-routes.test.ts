@@ -722,9 +722,6 @@ describe('pipelines, connectors and processors', () => {
       ['POST', '/v1/pipelines/import'],
       ['POST', '/v1/pipelines/plan'],
       ['POST', '/v1/pipelines/apply'],
-      ['GET', '/v1/connectors/from-file:gen/inspect'],
-      ['GET', '/v1/processors/x/inspect-in'],
-      ['GET', '/v1/processors/x/inspect-out'],
     ] as const) {
       assertError(await call(method, path), 501, 12, 'api.not_implemented');
     }

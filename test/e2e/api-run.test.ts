@@ -1,6 +1,6 @@
 /**
  * `conduit run` serves the HTTP API: with a token (from a file or the
- * environment) on the configured address, not at all without one, exit 3 when
+ * environment) on the configured address, only the health routes without one, exit 3 when
  * the address is taken, and it closes the API when it stops on SIGTERM.
  * Runs the CLI from source (tsx) so it needs no build.
  */
@@ -118,11 +118,18 @@ describe('conduit run and the HTTP API', () => {
     assert.ok(!p.output().includes(token));
   });
 
-  it('does not serve the API without a token, and says so', { timeout: 30_000 }, async () => {
-    const p = conduit([...args(), '--exit-after', '1s'], { CONDUIT_API_HTTP_AUTH_TOKEN: '' });
+  it('serves only the health routes without a token, and says so', { timeout: 30_000 }, async () => {
+    const p = conduit(args(), { CONDUIT_API_HTTP_AUTH_TOKEN: '' });
+    const address = await waitFor(() => listening(p.output()), { timeoutMs: 20_000, message: 'the API listening' });
+    assert.match(p.output(), /"serving":"\/healthz, \/readyz only: no token is configured/);
+    assert.equal((await fetch(`http://${address}/healthz`)).status, 200);
+    assert.equal((await fetch(`http://${address}/readyz`)).status, 200);
+    assert.equal((await fetch(`http://${address}/metrics`)).status, 401, 'metrics need api.http.auth.metrics-public');
+    const refused = await fetch(`http://${address}/v1/pipelines`);
+    assert.equal(refused.status, 401);
+    assert.match(await refused.text(), /CONDUIT_API_HTTP_AUTH_TOKEN/);
+    p.child.kill('SIGTERM');
     assert.equal(await p.exited, 0, p.output());
-    assert.match(p.output(), /HTTP API is not served: no token is configured/);
-    assert.equal(listening(p.output()), undefined);
   });
 
   it('exits 3 when the address is taken, and 2 for a short token', { timeout: 30_000 }, async () => {

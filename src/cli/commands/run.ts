@@ -89,10 +89,14 @@ export async function runCommand(flags: Record<string, string>, out: Output): Pr
   const readiness = new Readiness();
   readiness.markReady();
   try {
-    api = await startApi(handle.engine, registry, logger, cfg.settings, [
-      ...healthRoutes({ engine: handle.engine, store: handle.store, readiness }),
-      metricsRoute(handle.engine),
-    ]);
+    api = await startApi(
+      handle.engine,
+      registry,
+      logger,
+      cfg.settings,
+      [...healthRoutes({ engine: handle.engine, store: handle.store, readiness }), metricsRoute(handle.engine)],
+      { addressIsDefault: cfg.apiAddressIsDefault },
+    );
   } catch (e) {
     await handle.engine.shutdown(cfg.drainTimeoutMs);
     await handle.store.close();

@@ -12,6 +12,7 @@ import { checkFlags } from '../../args.js';
 import type { Output } from '../../output.js';
 import { ApiClient, CLIENT_FLAGS, clientOptions, exitOfFailure } from './http.js';
 import { enumName, fields, table, time } from './table.js';
+import { INSPECT_FLAGS, inspectPipeline } from './inspect.js';
 
 interface Pipeline {
   id: string;
@@ -79,6 +80,8 @@ const COMMANDS: Record<ClientGroup, Record<string, ClientCommand>> = {
     describe: { flags: [], needs: 'a pipeline ID', run: describePipeline },
     start: { flags: [], needs: 'a pipeline ID', run: startPipeline },
     stop: { flags: ['force'], needs: 'a pipeline ID', run: stopPipeline },
+    inspect: { flags: [...INSPECT_FLAGS], needs: 'a pipeline ID', run: inspectPipeline },
+    dlq: { flags: ['limit'], needs: 'a pipeline ID', run: pipelineDlq },
   },
   connectors: {
     list: { flags: ['pipeline-id'], run: listConnectors },
@@ -190,6 +193,46 @@ async function stopPipeline(ctx: Ctx): Promise<number> {
         ? `pipeline ${id} stopped${force ? ' by force' : ''}`
         : `pipeline ${id} stopped${force ? ' by force' : ''}; it is ${status}: ${p.state?.error ?? ''}`;
   return ctx.out.success(ctx.command, summary, p);
+}
+
+interface DeadLetterRecord {
+  sequence?: string;
+  record?: unknown;
+  recordTruncated?: boolean;
+  error?: { code?: string; message?: string };
+  nodeId?: string;
+  outcome?: string;
+  failedAt?: string;
+}
+
+/** Characters of a record's JSON shown in human output; --json has it whole. */
+const RECORD_CHARS = 2000;
+
+/** The last failed records of a pipeline (an extension of Conduit's API), newest first. */
+async function pipelineDlq(ctx: Ctx): Promise<number> {
+  const id = ctx.arg as string;
+  const answer = await ctx.api.get<{ records?: DeadLetterRecord[]; total?: string; kept?: string }>(
+    `/v1/pipelines/${encodeURIComponent(id)}/dead-letter-queue/records`,
+    { limit: ctx.flags['limit'] },
+  );
+  const records = answer.records ?? [];
+  const summary =
+    `${count(records.length, 'failed record')} of pipeline ${id}` +
+    ` (${answer.total ?? '0'} since the engine started, the last ${answer.kept ?? '0'} kept)`;
+  const blocks = records.map((f) => {
+    const outcome = f.outcome === 'OUTCOME_DLQ' ? 'to the DLQ' : 'stopped the pipeline';
+    let json = JSON.stringify(f.record ?? null);
+    if (json.length > RECORD_CHARS)
+      json = `${json.slice(0, RECORD_CHARS)}… (${json.length} characters; --json shows it whole)`;
+    if (f.recordTruncated === true) json += '  (too large to keep: key and payload left out)';
+    return [
+      `#${f.sequence ?? ''}  ${time(f.failedAt)}  ${outcome}  in ${f.nodeId ?? ''}`,
+      `  error:  ${f.error?.code ?? ''}: ${f.error?.message ?? ''}`,
+      `  record: ${json}`,
+    ].join('\n');
+  });
+  const human = records.length === 0 ? `no failed records in pipeline ${id}` : `${summary}\n\n${blocks.join('\n\n')}`;
+  return ctx.out.success(ctx.command, summary, answer, human);
 }
 
 function stateOf(p: Pipeline): string {
