@@ -16,7 +16,7 @@
  * processes used the CPU meanwhile.
  *
  * Usage: node --import tsx bench/observability.bench.ts [--runs 3] [--records 1000000]
- *          [--cli bin/conduit.js] [--quiet-wait 120] [--no-save]
+ *          [--cli bin/conduit.js] [--quiet-wait 120] [--cpu-prof-dir DIR] [--no-save]
  * (Build first: node scripts/build.mjs.)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -44,6 +44,7 @@ import {
 } from './lib/harness.js';
 
 const { flag, num, has } = cliFlags(process.argv.slice(2));
+const PROF_DIR = flag('cpu-prof-dir') === undefined ? undefined : resolve(flag('cpu-prof-dir') as string);
 const TOKEN = 'bench-observability-token-0123456789';
 
 /** ~100-byte structured payloads, as bench/engine.bench.ts's small records. */
@@ -141,6 +142,7 @@ async function runArm(arm: Arm, run: number, count: number, cli: string): Promis
     process.execPath,
     [
       ...V8_FLAGS,
+      ...(PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(PROF_DIR, `${arm}-${run}`)}`]),
       cli,
       'run',
       '--pipelines.path',
