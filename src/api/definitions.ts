@@ -114,7 +114,7 @@ const CONDUIT_DEFINITIONS: Definitions = {
   v1StopPipelineResponse: empty,
   v1DeletePipelineResponse: empty,
 
-  // whole-pipeline documents (plan and apply; not served yet)
+  // whole-pipeline documents (plan, apply, and export/import's extension field)
   v1PipelineDocumentProcessor: {
     type: 'object',
     properties: {
@@ -396,6 +396,23 @@ const CONDUIT_DEFINITIONS: Definitions = {
  * Conduit's (openapi.test.ts checks), so a Conduit client never meets a changed message.
  */
 export const EXTENSION_DEFINITIONS: Definitions = {
+  v1PipelineExport: {
+    type: 'object',
+    description:
+      "Conduit's v1Pipeline (every field as GetPipeline answers it) and, as an extension, the whole pipeline in `document` " +
+      '(connectors, processors and DLQ inline, secrets as ***): ExportPipeline answers it, ImportPipeline takes it back ' +
+      '(only `document` is read), PlanPipeline and ApplyPipeline take its `document` as their `config`.',
+    properties: {
+      id: { type: 'string', readOnly: true },
+      state: ref('PipelineState'),
+      config: ref('v1PipelineConfig'),
+      connectorIds: readOnlyIds,
+      processorIds: readOnlyIds,
+      createdAt: time,
+      updatedAt: time,
+      document: ref('v1PipelineDocument'),
+    },
+  },
   DeadLetterRecordOutcome: {
     type: 'string',
     enum: ['OUTCOME_UNSPECIFIED', 'OUTCOME_DLQ', 'OUTCOME_STOPPED'],

@@ -57,6 +57,7 @@ export async function startApi(
       token: s.token,
       corsOrigins: s.corsOrigins,
       maxBodyBytes: s.maxBodyBytes,
+      allowLiveRestartApply: s.allowLiveRestartApply,
       rawRoutes: raws,
     });
   } catch (e) {

@@ -24,6 +24,8 @@ export interface RouteContext {
   readonly query: URLSearchParams;
   /** The body after checking against `body.schema` (undefined for routes without one). */
   readonly body: unknown;
+  /** api.allow-live-restart-apply: an apply may drain, change and restart a running pipeline. */
+  readonly allowLiveRestartApply: boolean;
 }
 
 export interface RouteDef {

@@ -6,7 +6,9 @@
 import { ConduitError } from '../errors/conduit-error.js';
 import { Code } from '../errors/codes.js';
 import { EditCode } from '../engine/engine.js';
-import type { ConnectorType } from '../provisioning/types.js';
+import type { ConnectorType, PipelineConfig } from '../provisioning/types.js';
+import type { PipelinePlan } from '../engine/plan.js';
+import { documentJson, documentToConfig, type PipelineDocument } from './pipeline-document.js';
 import {
   connectorJson,
   connectorPluginJson,
@@ -142,11 +144,17 @@ async function connectorAnswer(ctx: RouteContext, id: string): Promise<unknown> 
   return connectorJson(c, ctx.registry, position);
 }
 
-function notImplemented(what: string): () => Promise<never> {
-  return async () => {
-    throw new ConduitError(ApiCode.NotImplemented, `${what} is not served by this engine yet`, {
-      suggestion: 'use pipeline files (conduit run --pipelines.path) for whole-pipeline changes',
-    });
+/** A pipeline document read into a config; `***` settings keep the stored values of the pipeline with its ID. */
+function documentFor(ctx: RouteContext, doc: PipelineDocument, at: string): PipelineConfig {
+  return documentToConfig(doc, ctx.engine.get(doc.id ?? '')?.config, ctx.registry, at);
+}
+
+/** v1Diff. */
+function diffJson(plan: PipelinePlan): Record<string, unknown> {
+  return {
+    pipelineId: plan.pipelineId,
+    changes: plan.changes.map((c) => ({ ...c, configPaths: [...c.configPaths] })),
+    hash: plan.hash,
   };
 }
 
@@ -335,43 +343,78 @@ export const ROUTES: readonly RouteDef[] = [
     path: '/v1/pipelines/{id}/export',
     operationId: 'PipelineService_ExportPipeline',
     tag: PIPELINES,
-    summary: 'Not served yet (501), as in Conduit.',
-    response: ref('v1Pipeline'),
-    errors: [501],
-    handler: notImplemented('exporting a pipeline'),
+    summary:
+      'The pipeline as GetPipeline answers it, plus (an extension) `document`: the whole pipeline with its connectors, processors and DLQ inline, secrets as ***. Import, plan and apply take it back.',
+    response: ref('v1PipelineExport'),
+    errors: [404],
+    handler: async (ctx) => {
+      const p = mustPipeline(ctx, ctx.params['id'] ?? '');
+      return { ...pipelineJson(p), document: documentJson(p, ctx.registry) };
+    },
   },
   {
     method: 'POST',
     path: '/v1/pipelines/import',
     operationId: 'PipelineService_ImportPipeline',
     tag: PIPELINES,
-    summary: 'Not served yet (501), as in Conduit.',
-    body: { name: 'pipeline', schema: ref('v1Pipeline') },
+    summary:
+      'Create a pipeline from a full config (`document`, as export answers it), or reconcile the pipeline with its ID. "***" keeps a stored secret. Pipelines from files are read-only; a running pipeline is changed only in place.',
+    body: { name: 'pipeline', schema: ref('v1PipelineExport') },
     response: ref('v1Pipeline'),
-    errors: [501],
-    handler: notImplemented('importing a pipeline'),
+    errors: [400],
+    handler: async (ctx) => {
+      const b = body<{ document?: PipelineDocument }>(ctx);
+      if (b.document === undefined) {
+        throw new ConduitError(Code.ConfigFieldRequired, 'an import needs the whole pipeline in "document"', {
+          configPath: '/document',
+          suggestion:
+            'send what POST /v1/pipelines/{id}/export answers (its document holds the connectors and processors)',
+        });
+      }
+      const config = documentFor(ctx, b.document, '/document');
+      return pipelineJson(await ctx.engine.importPipeline(config));
+    },
   },
   {
     method: 'POST',
     path: '/v1/pipelines/plan',
     operationId: 'PipelineService_PlanPipeline',
     tag: PIPELINES,
-    summary: 'Not served yet (501).',
+    summary:
+      'The changes that would turn the stored pipeline with this ID (if any) into the given config, each in_place or restart, and the hash ApplyPipeline needs. Read-only; "***" stands for a stored secret.',
     body: { name: 'body', schema: ref('v1PlanPipelineRequest') },
     response: ref('v1Diff'),
-    errors: [501],
-    handler: notImplemented('planning a pipeline'),
+    errors: [400],
+    handler: async (ctx) => {
+      const b = body<{ config?: PipelineDocument }>(ctx);
+      return diffJson(ctx.engine.planPipeline(documentFor(ctx, b.config ?? {}, '/config')));
+    },
   },
   {
     method: 'POST',
     path: '/v1/pipelines/apply',
     operationId: 'PipelineService_ApplyPipeline',
     tag: PIPELINES,
-    summary: 'Not served yet (501).',
+    summary:
+      "Apply the plan for this config if `hash` is the current plan's (else 412 provisioning.plan_stale, nothing applied). A restart-class change on a running pipeline needs api.allow-live-restart-apply: it is drained, changed and started again.",
     body: { name: 'body', schema: ref('v1ApplyPipelineRequest') },
     response: ref('v1Diff'),
-    errors: [501],
-    handler: notImplemented('applying a pipeline'),
+    errors: [400, 412],
+    handler: async (ctx) => {
+      const b = body<{ config?: PipelineDocument; hash?: string }>(ctx);
+      if ((b.hash ?? '') === '') {
+        throw new ConduitError(Code.ConfigFieldRequired, 'an apply needs the hash of the plan it carries out', {
+          configPath: '/hash',
+          suggestion: 'call POST /v1/pipelines/plan with the same config, review the changes, and send its hash',
+        });
+      }
+      const config = documentFor(ctx, b.config ?? {}, '/config');
+      const plan = await ctx.engine.applyPipeline(config, {
+        hash: b.hash ?? '',
+        allowLiveRestart: ctx.allowLiveRestartApply,
+      });
+      return diffJson(plan);
+    },
   },
 
   // ---- connectors --------------------------------------------------------------------------------

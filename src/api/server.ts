@@ -48,6 +48,8 @@ export interface ApiServerOptions {
   readonly token: string | undefined;
   readonly corsOrigins?: readonly string[];
   readonly maxBodyBytes?: number;
+  /** api.allow-live-restart-apply (default false). */
+  readonly allowLiveRestartApply?: boolean;
   readonly rawRoutes?: readonly RawRoute[];
   /** The RPC routes; Conduit's by default. */
   readonly routes?: readonly RouteDef[];
@@ -194,6 +196,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         params: match.params,
         query: url.searchParams,
         body,
+        allowLiveRestartApply: opts.allowLiveRestartApply === true,
       });
       send(res, 200, result);
     } catch (err) {

@@ -19,6 +19,8 @@ export interface ApiSettings {
   readonly corsOrigins: readonly string[];
   readonly metricsPublic: boolean;
   readonly maxBodyBytes: number;
+  /** api.allow-live-restart-apply: an apply may drain, change and restart a running pipeline. */
+  readonly allowLiveRestartApply: boolean;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
@@ -106,5 +108,6 @@ export function apiSettings(settings: Readonly<Record<string, string>>): ApiSett
     corsOrigins,
     metricsPublic: parseBool(settings['api.http.auth.metrics-public'] ?? 'false') === true,
     maxBodyBytes: Number.isSafeInteger(maxBody) && maxBody > 0 ? maxBody : DEFAULT_MAX_BODY_BYTES,
+    allowLiveRestartApply: parseBool(settings['api.allow-live-restart-apply'] ?? 'false') === true,
   };
 }

@@ -11,6 +11,7 @@ import { Code, codeInfo } from '../errors/codes.js';
 import { ConduitError, ValidationErrors } from '../errors/conduit-error.js';
 import { redactText } from '../log/redact.js';
 import { EditCode } from '../engine/engine.js';
+import { PlanCode } from '../engine/plan.js';
 
 /**
  * Codes of the API itself. To be registered in src/errors/codes.ts (all 'input'
@@ -69,6 +70,8 @@ const GRPC_OF_CODE: Record<string, number> = {
   [EditCode.HasConnectors]: Grpc.FailedPrecondition,
   [EditCode.HasProcessors]: Grpc.FailedPrecondition,
   [EditCode.ConnectorHasProcessors]: Grpc.FailedPrecondition,
+  [PlanCode.PlanStale]: Grpc.FailedPrecondition,
+  [PlanCode.RestartNotAllowed]: Grpc.FailedPrecondition,
   [ApiCode.Unauthenticated]: Grpc.Unauthenticated,
   [ApiCode.BodyTooLarge]: Grpc.ResourceExhausted,
   [ApiCode.NotImplemented]: Grpc.Unimplemented,
@@ -81,10 +84,12 @@ const HTTP_OF_CODE: Record<string, number> = {
   [ApiCode.BodyTooLarge]: 413,
   [ApiCode.MethodNotAllowed]: 405,
   [ApiCode.OriginNotAllowed]: 403,
+  // Conduit's ApplyPipeline documents 412 for a stale plan hash.
+  [PlanCode.PlanStale]: 412,
 };
 
 /** API codes are input errors; everything not registered falls back to its registered kind. */
-const API_INPUT = new Set<string>([...Object.values(ApiCode), ...Object.values(EditCode)]);
+const API_INPUT = new Set<string>([...Object.values(ApiCode), ...Object.values(EditCode), ...Object.values(PlanCode)]);
 
 export interface RpcStatus {
   readonly code: number;

@@ -44,6 +44,7 @@ Commands:
                               its status and stages; with --records, N live records (--json: one JSON each)
   pipelines dlq ID [--limit N]
                               the last records the pipeline failed (to the DLQ, or stopping it), newest first
+  pipelines export ID         the whole pipeline as a pipeline file (secrets as ***; --json: the API's answer)
   connectors list [--pipeline-id ID]
                               list the connectors of the running server
   connectors describe ID      a connector: its settings (secrets redacted) and position
@@ -58,7 +59,7 @@ Commands:
 Global flags: --json (a JSON envelope on stdout), --quiet, --help
 Run flags: every engine setting as --key value, e.g. --db.type sqlite --pipelines.path ./pipelines
   (also CONDUIT_DB_TYPE=... or conduit.yaml); --exit-after 30s stops after a while.
-Server commands (list, describe, start, stop, dlq, inspect) talk to the HTTP API of \`conduit run\`:
+Server commands (list, describe, start, stop, dlq, inspect, export) talk to the HTTP API of \`conduit run\`:
   --api.http.address HOST:PORT (default :8080, i.e. 127.0.0.1:8080; also CONDUIT_API_HTTP_ADDRESS or conduit.yaml),
   the token from CONDUIT_API_HTTP_AUTH_TOKEN or --api.http.auth.token-file FILE. Server unreachable: exit 3.
 Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 environment (store or port), 130/143 second signal.

@@ -120,6 +120,12 @@ export const ENGINE_PARAMS: ParamSpecs = {
     greaterThan: 0,
     description: 'The largest request body the HTTP API takes.',
   },
+  'api.allow-live-restart-apply': {
+    type: 'bool',
+    default: 'false',
+    description:
+      'Let POST /v1/pipelines/apply change a running pipeline whose plan needs a restart: it is drained, changed and started again (its sources resume from their checkpoints).',
+  },
   'api.grpc.address': { type: 'string', default: ':8084', description: 'Accepted for Conduit compatibility.' },
   'connectors.path': {
     type: 'string',

@@ -25,12 +25,13 @@ import type { Store, WriteOp } from '../store/store.js';
 import { delay } from '../sdk/abort.js';
 import { RecoveryBackoff } from './backoff.js';
 import { PipelineRun, type RunOptions } from './pipeline-run.js';
-import { canonicalJson, StateKey, type StoredConnector } from './state-keys.js';
+import { StateKey, type StoredConnector } from './state-keys.js';
 import { DEFAULT_RECOVERY, PipelineStatus, STATUS_NUMBER, type PipelineState, type RecoveryConfig } from './types.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import { EngineMetrics, type PipelineView } from '../metrics/conduit.js';
 import { Inspector, type InspectorOptions } from '../inspector/index.js';
 import { FailedRecords, type FailedRecord } from './failed-records.js';
+import { deletedConnectors, diffPipelines, needsRestart, planPipeline, PlanCode, type PipelinePlan } from './plan.js';
 
 export type ProvisionedBy = 'config' | 'api';
 
@@ -54,6 +55,8 @@ interface Entry {
   stopRequest: { reason: 'user' | 'system'; force: boolean } | undefined;
   backoffWait: AbortController | undefined;
   backoff: RecoveryBackoff;
+  /** An apply is changing it (stop, change, start): no other edit or start meanwhile. */
+  busy: boolean;
 }
 
 export interface PipelineInfo {
@@ -154,6 +157,8 @@ export class Engine {
   readonly inspector: Inspector;
   /** The last failed records of each pipeline (in memory; they outlive runs, not the process). */
   private readonly failed = new FailedRecords();
+  /** Applies and imports, one at a time. */
+  private reconciling: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: EngineOptions) {
     this.recovery = opts.recovery ?? DEFAULT_RECOVERY;
@@ -282,7 +287,8 @@ export class Engine {
         result.created.push(p.id);
         continue;
       }
-      if (sameConfig(e.config, p)) {
+      const changes = diffPipelines(e.config, p);
+      if (changes.length === 0) {
         // Only where it sits in its file (or the order of keys) changed: keep it for messages, restart nothing.
         if (JSON.stringify(e.config) !== JSON.stringify(p)) {
           e.config = p;
@@ -293,7 +299,7 @@ export class Engine {
       }
       // Also a pipeline waiting in its recovery backoff (no run, but a supervisor) is stopped.
       if (e.supervisor !== undefined) await this.stop(p.id, { reason: 'system' });
-      await this.forgetReplacedConnectors(e.config, p);
+      await this.forgetConnectors(deletedConnectors(e.config, changes));
       e.config = p;
       e.updatedAt = new Date().toISOString();
       await this.save(e);
@@ -316,7 +322,7 @@ export class Engine {
   /** Starts a pipeline (also a degraded one: that is how it is repaired). */
   start(id: string): void {
     const e = this.mustGet(id);
-    if (e.supervisor !== undefined) {
+    if (e.supervisor !== undefined || e.busy) {
       throw new ConduitError(Code.PipelineRunning, `pipeline ${id} is already running`, {
         suggestion: 'stop it first',
       });
@@ -387,6 +393,125 @@ export class Engine {
     this.entries.delete(id);
     this.metrics.forgetPipeline(metricsName(e.config));
     this.failed.forget(id);
+  }
+
+  // ---- whole pipelines: plan, apply, import ---------------------------------------------------
+  //
+  // The same diff as pipeline files at start-up (plan.ts). A plan is read-only; an apply runs only
+  // when the caller presents the current plan's hash, so a plan taken before another change is
+  // refused, never partly applied. Applies and imports run one at a time.
+
+  /**
+   * The changes that would turn the stored pipeline (if any) into `desired`, and the plan's hash.
+   * For an existing pipeline the desired `status` is ignored: it only says whether a new one starts.
+   */
+  planPipeline(desired: PipelineConfig): PipelinePlan {
+    const e = this.entries.get(desired.id);
+    return planPipeline(e?.config, desiredFor(e, desired));
+  }
+
+  /**
+   * Applies the plan for `desired` if `hash` is the current plan's. A new pipeline is created (and
+   * started when its status is running); a stopped one is changed; a running one is changed in place
+   * when every change is in place, otherwise (only with `allowLiveRestart`) drained, changed and
+   * started again: its sources resume from their checkpoints. Pipelines from files are refused.
+   */
+  applyPipeline(desired: PipelineConfig, opts: { hash: string; allowLiveRestart: boolean }): Promise<PipelinePlan> {
+    return this.serialized(() => this.reconcileOne(desired, { ...opts, mode: 'apply' }));
+  }
+
+  /**
+   * Creates the pipeline from a full config, or reconciles the existing one with that ID (no hash).
+   * A running pipeline is changed only in place; a change that needs a restart is refused.
+   */
+  async importPipeline(desired: PipelineConfig): Promise<PipelineInfo> {
+    await this.serialized(() => this.reconcileOne(desired, { allowLiveRestart: false, mode: 'import' }));
+    return info(this.mustGet(desired.id));
+  }
+
+  private serialized<T>(f: () => Promise<T>): Promise<T> {
+    const next = this.reconciling.then(f);
+    this.reconciling = next.catch(() => undefined);
+    return next;
+  }
+
+  private async reconcileOne(
+    desired: PipelineConfig,
+    opts: { hash?: string; allowLiveRestart: boolean; mode: 'apply' | 'import' },
+  ): Promise<PipelinePlan> {
+    const id = desired.id;
+    const e = this.entries.get(id);
+    if (e?.provisionedBy === 'config') {
+      throw new ConduitError(
+        EditCode.ProvisionedByConfig,
+        `pipeline ${id} comes from a pipeline file and cannot be changed through the API`,
+        { file: e.config.origin?.file, suggestion: 'edit the pipeline file and restart conduit' },
+      );
+    }
+    const want = desiredFor(e, desired);
+    const plan = planPipeline(e?.config, want);
+    if (opts.hash !== undefined && opts.hash !== plan.hash) {
+      throw new ConduitError(PlanCode.PlanStale, `the plan for pipeline ${id} changed since it was taken`, {
+        configPath: '/hash',
+        suggestion: 'plan again, review the changes, and apply with the new hash',
+      });
+    }
+    this.checkPipelineFields(want, id);
+    if (plan.changes.length === 0) return plan;
+    const now = new Date().toISOString();
+    if (e === undefined) {
+      const entry = this.newEntry(want, 'api', this.state(PipelineStatus.UserStopped), now);
+      this.entries.set(id, entry);
+      await this.save(entry);
+      if (desired.status === 'running') this.start(id);
+      return plan;
+    }
+    if (e.busy) {
+      throw new ConduitError(Code.PipelineRunning, `pipeline ${id} is being changed`, {
+        suggestion: 'try again when the change in progress is done',
+      });
+    }
+    const types = new Set(want.connectors.map((c) => c.type));
+    if (e.supervisor !== undefined && (!types.has('source') || !types.has('destination'))) {
+      throw new ConduitError(Code.PipelineInvalid, `pipeline ${id} is running and the new config cannot run`, {
+        configPath: '/connectors',
+        suggestion: 'keep at least one source and one destination, or stop the pipeline first',
+      });
+    }
+    const restart = e.supervisor !== undefined && needsRestart(plan.changes);
+    if (restart && !opts.allowLiveRestart) {
+      const what = plan.changes.filter((c) => c.effect === 'restart').flatMap((c) => c.configPaths);
+      throw opts.mode === 'import'
+        ? new ConduitError(Code.PipelineRunning, `pipeline ${id} is running and the change needs a restart`, {
+            configPath: what[0],
+            suggestion: 'stop the pipeline, import it, then start it again',
+          })
+        : new ConduitError(
+            PlanCode.RestartNotAllowed,
+            `pipeline ${id} is running and the plan has changes that need a restart (${what.join(', ')})`,
+            {
+              configPath: what[0],
+              suggestion:
+                'stop the pipeline and apply again, or start the engine with --api.allow-live-restart-apply to drain, apply and restart it',
+            },
+          );
+    }
+    e.busy = true;
+    try {
+      if (restart && e.supervisor !== undefined) await this.stop(id, { reason: 'system' });
+      const before = e.config;
+      e.config = want;
+      e.updatedAt = now;
+      await this.forgetConnectors(deletedConnectors(before, plan.changes));
+      await this.save(e);
+    } finally {
+      e.busy = false;
+    }
+    if (restart) {
+      this.launch(e);
+      this.log.info('pipeline restarted with a new config', { pipeline: id });
+    }
+    return plan;
   }
 
   // ---- editing (the API's create, update and delete) ------------------------------------------
@@ -655,7 +780,7 @@ export class Engine {
         { file: e.config.origin?.file, suggestion: 'edit the pipeline file and restart conduit' },
       );
     }
-    if (e.supervisor !== undefined) {
+    if (e.supervisor !== undefined || e.busy) {
       throw new ConduitError(Code.PipelineRunning, `pipeline ${id} is running; stop it before changing it`, {
         suggestion: 'stop the pipeline, change it, then start it again',
       });
@@ -914,6 +1039,7 @@ export class Engine {
       stopRequest: undefined,
       backoffWait: undefined,
       backoff: new RecoveryBackoff(this.recovery),
+      busy: false,
     };
   }
 
@@ -927,13 +1053,10 @@ export class Engine {
     return e;
   }
 
-  /** A connector whose ID or type changed is a new connector: the old one's state goes. */
-  private async forgetReplacedConnectors(before: PipelineConfig, after: PipelineConfig): Promise<void> {
-    const kept = new Map(after.connectors.map((c) => [c.id, c]));
+  /** Forgets connectors the config no longer has (or whose type changed): their hooks run, their state goes. */
+  private async forgetConnectors(gone: readonly ConnectorConfig[]): Promise<void> {
     const ops: WriteOp[] = [];
-    for (const c of before.connectors) {
-      const now = kept.get(c.id);
-      if (now !== undefined && now.type === c.type) continue;
+    for (const c of gone) {
       await this.connectorDeleted(c);
       ops.push({ key: StateKey.position(c.id), value: null }, { key: StateKey.connector(c.id), value: null });
     }
@@ -956,6 +1079,11 @@ export class Engine {
       this.log.warn('connector cleanup on delete failed', { connector: c.id, error: err });
     }
   }
+}
+
+/** The config to reconcile an API pipeline to: a stored pipeline keeps its status setting (and origin). */
+function desiredFor(e: Entry | undefined, desired: PipelineConfig): PipelineConfig {
+  return { ...desired, status: e?.config.status ?? desired.status, origin: e?.config.origin ?? {} };
 }
 
 /** The pipeline_name label: the name, or the ID of a pipeline without one. */
@@ -1026,11 +1154,6 @@ function throwAll(errors: readonly ConduitError[]): void {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Same pipeline config, ignoring where it came from and the order of object keys (settings maps). */
-function sameConfig(a: PipelineConfig, b: PipelineConfig): boolean {
-  return canonicalJson({ ...a, origin: undefined }) === canonicalJson({ ...b, origin: undefined });
 }
 
 const FORCE_STOP_GRACE_MS = 5_000;

@@ -161,6 +161,18 @@ export const Code = {
   ),
   ApiBadAnswer: define('api.bad_answer', 'environment', false, 'The address answers, but not as the Conduit API.'),
   ApiOriginNotAllowed: define('api.origin_not_allowed', 'input', false, 'A CORS request from an origin not allowed.'),
+  ProvisioningPlanStale: define(
+    'provisioning.plan_stale',
+    'input',
+    false,
+    'The plan hash sent to apply is not the current plan of the pipeline (it changed since, or the engine restarted).',
+  ),
+  ProvisioningRestartNotAllowed: define(
+    'provisioning.restart_not_allowed',
+    'input',
+    false,
+    'A change that needs a restart, applied to a running pipeline without `api.allow-live-restart-apply`.',
+  ),
   ApiWebSocketRequired: define(
     'api.websocket_required',
     'input',

@@ -716,14 +716,14 @@ describe('pipelines, connectors and processors', () => {
     assert.equal((await call('GET', `/v1/pipelines/${id}`)).body.state.status, 'STATUS_STOPPED');
   });
 
-  it('answers 501 for the routes not served yet', async () => {
-    for (const [method, path] of [
-      ['POST', '/v1/pipelines/from-file/export'],
-      ['POST', '/v1/pipelines/import'],
-      ['POST', '/v1/pipelines/plan'],
-      ['POST', '/v1/pipelines/apply'],
-    ] as const) {
-      assertError(await call(method, path), 501, 12, 'api.not_implemented');
-    }
+  it('serves export, import, plan and apply (no route answers 501 any more)', async () => {
+    const exported = await call('POST', '/v1/pipelines/from-file/export');
+    assert.equal(exported.status, 200);
+    assert.equal(exported.body.document.connectors[1].settings.path, join(dir, 'file-out.jsonl'));
+    assertError(await call('POST', '/v1/pipelines/import', exported.body), 400, 9, 'pipeline.provisioned_by_config');
+    assertError(await call('POST', '/v1/pipelines/import', {}), 400, 3, 'config.field_required', '/document');
+    assertError(await call('POST', '/v1/pipelines/plan', {}), 400, 3, 'config.field_required', '/config/id');
+    assertError(await call('POST', '/v1/pipelines/apply', {}), 400, 3, 'config.field_required', '/hash');
+    assert.deepEqual((await call('POST', '/v1/pipelines/plan', { config: exported.body.document })).body.changes, []);
   });
 });

@@ -1,12 +1,13 @@
 /**
  * The commands that talk to a running `conduit run` over its HTTP API, as
- * Conduit's CLI has them: `pipelines list|describe|start|stop`,
+ * Conduit's CLI has them: `pipelines list|describe|start|stop|dlq|inspect|export`,
  * `connectors list|describe`, `connector-plugins list|describe`,
  * `processor-plugins list|describe`. Human output is aligned tables; with
  * --json the envelope's `result` is the API's answer, unchanged.
  */
 import { Code } from '../../../errors/codes.js';
 import { ConduitError } from '../../../errors/conduit-error.js';
+import { stringify } from 'yaml';
 import { closest } from '../../../sdk/params.js';
 import { checkFlags } from '../../args.js';
 import type { Output } from '../../output.js';
@@ -82,6 +83,7 @@ const COMMANDS: Record<ClientGroup, Record<string, ClientCommand>> = {
     stop: { flags: ['force'], needs: 'a pipeline ID', run: stopPipeline },
     inspect: { flags: [...INSPECT_FLAGS], needs: 'a pipeline ID', run: inspectPipeline },
     dlq: { flags: ['limit'], needs: 'a pipeline ID', run: pipelineDlq },
+    export: { flags: [], needs: 'a pipeline ID', run: exportPipeline },
   },
   connectors: {
     list: { flags: ['pipeline-id'], run: listConnectors },
@@ -233,6 +235,47 @@ async function pipelineDlq(ctx: Ctx): Promise<number> {
   });
   const human = records.length === 0 ? `no failed records in pipeline ${id}` : `${summary}\n\n${blocks.join('\n\n')}`;
   return ctx.out.success(ctx.command, summary, answer, human);
+}
+
+interface PipelineDocument {
+  id?: string;
+  status?: string;
+  name?: string;
+  description?: string;
+  connectors?: Array<Record<string, unknown>>;
+  processors?: Array<Record<string, unknown>>;
+  dlq?: { plugin?: string; settings?: Record<string, string>; windowSize?: string; windowNackThreshold?: string };
+}
+
+/**
+ * The whole pipeline (POST /v1/pipelines/{id}/export): as a pipeline file (version 2.2) for a human,
+ * the API's answer with --json. Secret values are *** in both.
+ */
+async function exportPipeline(ctx: Ctx): Promise<number> {
+  const id = ctx.arg as string;
+  const p = await ctx.api.post<Pipeline & { document?: PipelineDocument }>(
+    `/v1/pipelines/${encodeURIComponent(id)}/export`,
+    {},
+  );
+  const d = p.document ?? {};
+  const { dlq, ...rest } = d;
+  const file = {
+    version: '2.2',
+    pipelines: [
+      {
+        ...rest,
+        ...(dlq !== undefined && {
+          'dead-letter-queue': {
+            plugin: dlq.plugin,
+            settings: dlq.settings,
+            'window-size': Number(dlq.windowSize ?? '1'),
+            'window-nack-threshold': Number(dlq.windowNackThreshold ?? '0'),
+          },
+        }),
+      },
+    ],
+  };
+  return ctx.out.success(ctx.command, `pipeline ${id} exported`, p, stringify(file).trimEnd());
 }
 
 function stateOf(p: Pipeline): string {
