@@ -28,6 +28,7 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
   const ObjectCreate = Object.create;
   const ObjectDefineProperty = Object.defineProperty;
   const ObjectGetPrototypeOf = Object.getPrototypeOf;
+  const ObjectSetPrototypeOf = Object.setPrototypeOf;
   const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
   const ObjectPrototypeToString = Object.prototype.toString;
   const ObjectPrototypeHasOwn = Object.prototype.hasOwnProperty;
@@ -35,6 +36,7 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
   const ArrayIsArray = Array.isArray;
   const ArrayBufferIsView = ArrayBuffer.isView;
   const U8 = Uint8Array;
+  const I32 = Int32Array;
   const DateCtor = Date;
   const DateGetTime = Date.prototype.getTime;
   const ErrorCtor = Error;
@@ -267,13 +269,45 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
 
   // ---- host records → script records ------------------------------------------------------------
 
-  function bytesIn(v) {
-    return v === null || v === undefined ? new U8(0) : new U8(v);
+  // The raw bytes (position, key, before, after) of the batch's records, laid out by the host (see layout in
+  // sandbox.ts) in box.pristine, parts starting at multiples of 4: each call copies them into ONE array of
+  // this realm, the arena, and each record gets a view of its part: one allocation per call instead of one
+  // per field. A view's buffer is the whole arena, so a script may write into another record's part; every
+  // view handed back is compared with the pristine bytes (which the script never sees) when its record's
+  // result is written, so such a write is seen as a change, never lost.
+  let arena = null; // Uint8Array: the batch's raw bytes, as the script may have changed them
+  let arenaBuffer = null; // its ArrayBuffer
+  let arenaW = null; // the same bytes as 32-bit words
+  let pristine = null; // the host's Uint8Array, as laid out
+  let pristineW = null; // the host's Int32Array over it
+  // Per field s = 4i + f of record i (f: 0 position, 1 key, 2 before, 3 after), host Int32Arrays: where its
+  // part starts (-1: not raw bytes; -2: bytes the arena does not hold, copied on their own) and its length.
+  let partAt = null;
+  let partLen = null;
+
+  /** Copies the batch's raw bytes into a new arena: every call gets its own, as the host laid them out. */
+  function prepare() {
+    pristine = box.pristine;
+    pristineW = box.pristineW;
+    partAt = box.partAt;
+    partLen = box.partLen;
+    arena = new U8(pristine);
+    arenaBuffer = ReflectApply(TypedArrayBuffer, arena, []);
+    arenaW = new I32(arenaBuffer);
   }
 
-  function dataIn(d) {
+  /** The script's bytes for field s with host value h: a view of its part of the arena. */
+  function rawIn(h, s) {
+    const at = partAt[s];
+    if (at >= 0) return new U8(arenaBuffer, at, partLen[s]);
+    if (at === -2) return new U8(h);
+    return null;
+  }
+
+  function dataIn(d, s) {
+    const v = rawIn(d, s);
+    if (v !== null) return v;
     if (d === null || d === undefined) return null;
-    if (ArrayBufferIsView(d)) return new U8(d);
     return valueIn(d, 0);
   }
 
@@ -301,14 +335,18 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
     return o;
   }
 
-  function metadataIn(m) {
+  // The batch's metadata, flattened by the host (sandbox.ts): box.meta holds key, value, key, value …
+  // (strings only), record i's from box.metaAt[i] to box.metaAt[i + 1].
+  let meta = null;
+  let metaAt = null;
+
+  function metadataIn(i) {
     const o = {};
-    if (m === null || m === undefined) return o;
-    const ks = ObjectKeys(m);
-    for (let i = 0; i < ks.length; i++) {
-      const k = ks[i];
-      if (k === '__proto__') ObjectDefineProperty(o, k, { value: m[k], writable: true, enumerable: true, configurable: true });
-      else o[k] = m[k];
+    const end = metaAt[i + 1];
+    for (let j = metaAt[i]; j < end; j += 2) {
+      const k = meta[j];
+      if (k === '__proto__') ObjectDefineProperty(o, k, { value: meta[j + 1], writable: true, enumerable: true, configurable: true });
+      else o[k] = meta[j + 1];
     }
     return o;
   }
@@ -316,7 +354,8 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
   // What the script was given for input record i: origin[5i] its position, then key, before, after (byte
   // arrays or not) and the metadata object. A result that gives bytes back unchanged refers to the input's
   // own (see reused); metadata given back with keys only added or changed travels as those keys (metadataDelta).
-  let origin = [];
+  // Without a prototype: a write past its end meets no setter the script put on Array.prototype.
+  const origin = ObjectSetPrototypeOf([], null);
 
   // The wire: a host array of primitives (strings, numbers, null) the host reads results from (see
   // sandbox.ts), and the next index to write. Set at the start of each batch.
@@ -325,11 +364,13 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
 
   function recordIn(r, i) {
     const p = r.payload;
-    const position = bytesIn(r.position);
-    const key = dataIn(r.key);
-    const before = dataIn(p.before);
-    const after = dataIn(p.after);
-    const metadata = metadataIn(r.metadata);
+    const s = 4 * i;
+    let position = rawIn(r.position, s);
+    if (position === null) position = new U8(0);
+    const key = dataIn(r.key, s + 1);
+    const before = dataIn(p.before, s + 2);
+    const after = dataIn(p.after, s + 3);
+    const metadata = metadataIn(i);
     const o = 5 * i;
     origin[o] = position;
     origin[o + 1] = key;
@@ -345,24 +386,29 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
     };
   }
 
-  /** The input's bytes of field f (0 position, 1 key, 2 before, 3 after), read from the host record. */
-  function inputBytes(r, f) {
-    return f === 0 ? r.position : f === 1 ? r.key : f === 2 ? r.payload.before : r.payload.after;
-  }
-
   /**
    * True when v is the array the script was given for field f of input i, with the same bytes as the input:
-   * the host then keeps the input's own bytes. Compared, not trusted: the script may have changed the array.
+   * the host then keeps the input's own bytes. Compared, not trusted: the script may have changed the array
+   * (or, through its buffer, another record's).
    */
   function reused(v, i, f) {
     if (i < 0 || v === null || v === undefined) return false;
-    const o = origin[5 * i + f];
-    if (o !== v) return false;
-    const h = inputBytes(box.input[i], f);
-    if (!ArrayBufferIsView(h)) return false;
-    const n = ReflectApply(TypedArrayLength, o, []);
-    if (n !== ReflectApply(TypedArrayLength, h, [])) return false;
-    for (let j = 0; j < n; j++) if (o[j] !== h[j]) return false;
+    if (origin[5 * i + f] !== v) return false;
+    const s = 4 * i + f;
+    const at = partAt[s];
+    if (at < 0) return false;
+    const n = partLen[s];
+    if (ReflectApply(TypedArrayLength, v, []) !== n) return false; // its buffer is gone
+    // Words, four at a time (a third of the time of a byte loop), then the last bytes.
+    const a = arenaW;
+    const b = pristineW;
+    const end = (at + n) >> 2;
+    let j = at >> 2;
+    for (; j + 4 <= end; j += 4) {
+      if (((a[j] ^ b[j]) | (a[j + 1] ^ b[j + 1]) | (a[j + 2] ^ b[j + 2]) | (a[j + 3] ^ b[j + 3])) !== 0) return false;
+    }
+    for (; j < end; j++) if (a[j] !== b[j]) return false;
+    for (let k = end << 2; k < at + n; k++) if (arena[k] !== pristine[k]) return false;
     return true;
   }
 
@@ -570,33 +616,31 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
   /**
    * When m is the metadata object given for input i and still holds every key of the input's metadata:
    * writes 0, then only the keys added or changed (often none), as metadataOut, and returns true; the host
-   * applies them to the input's metadata. Else false (what it wrote is to be overwritten).
+   * applies them to the input's metadata. Else false (what it wrote is to be overwritten). The input's keys
+   * come first in m, in the order given (a key the script deleted, or an index-like key it added, breaks
+   * that order: the whole metadata goes); values are strings, compared by identity.
    */
   function metadataDelta(m, i) {
     if (i < 0 || m !== origin[5 * i + 4] || m === null || typeof m !== 'object') return false;
-    const h = box.input[i].metadata;
-    if (h === null || h === undefined) return false;
-    const hostKeys = ObjectKeys(h).length;
+    const from = metaAt[i];
+    const given = (metaAt[i + 1] - from) >> 1;
     const ks = ObjectKeys(m);
+    if (ks.length < given) return false;
     w[nw++] = 0;
     const at = nw;
     w[nw++] = 0;
-    let kept = 0;
     let count = 0;
     for (let j = 0; j < ks.length; j++) {
       const k = ks[j];
       const v = m[k];
-      if (v === undefined) continue;
-      const own = ReflectApply(ObjectPrototypeHasOwn, h, [k]);
-      if (own) {
-        kept++;
-        if (v === h[k]) continue;
-      }
+      if (j < given) {
+        if (k !== meta[from + 2 * j] || v === undefined) return false;
+        if (v === meta[from + 2 * j + 1]) continue;
+      } else if (v === undefined) continue;
       w[nw++] = k;
       w[nw++] = metadataValue(k, v);
       count++;
     }
-    if (kept !== hostKeys) return false; // a key was deleted: send the whole metadata
     w[at] = count;
     return true;
   }
@@ -799,7 +843,18 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
       origin.length = 0; // a new batch: forget the last one's arrays
       w = box.wire;
       nw = 0;
+      meta = box.meta;
+      metaAt = box.metaAt;
     }
-    return batchEntry !== null ? runBatch() : runRecords();
+    // Every call fills an arena of its own: a record run again after the watchdog stopped a call gets its
+    // bytes as the input has them, whatever the stopped call did to the last arena.
+    prepare();
+    try {
+      return batchEntry !== null ? runBatch() : runRecords();
+    } finally {
+      if (box.next >= box.end) {
+        arena = arenaBuffer = arenaW = pristine = pristineW = partAt = partLen = meta = metaAt = null;
+      }
+    }
   }, true);
 })`;

@@ -419,6 +419,78 @@ describe('custom.javascript: bytes handed back unchanged', () => {
     );
   });
 
+  it('a change to any one byte is seen, whatever the length', async () => {
+    // Bytes are compared a word, then four words, at a time, with the last bytes one by one: flip each byte of
+    // inputs of every length around those steps.
+    const p = await js(
+      'function process(r) { const k = Number(r.Metadata.flip); r.Payload.After[k] ^= 1; r.Key[k] ^= 2; return r; }',
+    );
+    const inputs: OpenCDCRecord[] = [];
+    const expected: Array<[Buffer, Buffer]> = [];
+    for (let n = 1; n <= 21; n++) {
+      for (let k = 0; k < n; k++) {
+        const after = Buffer.alloc(n, 0x61 + (n % 26));
+        const key = Buffer.alloc(n, 0x41 + (k % 26));
+        inputs.push(rec({ metadata: { flip: String(k) }, key, payload: { before: null, after } }));
+        const a = Buffer.from(after);
+        a[k] = (a[k] as number) ^ 1;
+        const b = Buffer.from(key);
+        b[k] = (b[k] as number) ^ 2;
+        expected.push([b, a]);
+      }
+    }
+    const out = (await p.process(inputs)).map(asRecord);
+    out.forEach((r, i) => {
+      assert.deepEqual(r.key, expected[i]?.[0], `record ${i}: key`);
+      assert.deepEqual(r.payload.after, expected[i]?.[1], `record ${i}: after`);
+    });
+  });
+
+  it("a write through a field's buffer into another record's bytes is seen, never lost", async () => {
+    // Records share one buffer (the arena): a script can reach another record's bytes. What it changes before
+    // that record's result is written comes out as changed; a record already written keeps its result.
+    const script = `function process(r) {
+      const all = new Uint8Array(r.Payload.After.buffer);
+      const mark = r.Metadata.mark;
+      if (mark !== undefined) {
+        for (let i = 0; i < all.length; i++) if (all[i] === mark.charCodeAt(0)) all[i] = 90; // Z
+      }
+      return r;
+    }`;
+    const p = await js(script);
+    const out = (
+      await p.process([
+        rec({ payload: { before: null, after: raw('first-b') } }),
+        rec({ metadata: { mark: 'b' }, payload: { before: null, after: raw('second') } }),
+        rec({ payload: { before: null, after: raw('third-b') } }),
+      ])
+    ).map(asRecord);
+    assert.deepEqual(out[0]?.payload.after, raw('first-b'), 'written before the change: kept as returned');
+    assert.deepEqual(out[2]?.payload.after, raw('third-Z'), 'changed before its result: the change comes out');
+    assert.deepEqual(out[1]?.payload.after, raw('second'));
+  });
+
+  it("the shared buffer holds only the records' bytes and zeros, nothing else of the host", async () => {
+    const p = await js(`function process(r) {
+      const all = new Uint8Array(r.Key.buffer);
+      let bad = 0;
+      for (let i = 0; i < all.length; i++) if (all[i] !== 0 && (all[i] < 97 || all[i] > 122)) bad++;
+      r.Metadata.bad = String(bad);
+      r.Metadata.size = String(all.length);
+      return r;
+    }`);
+    const letters = (n: number) => Buffer.from('abcdefghijklmnopqrstuvwxyz'.slice(0, n));
+    const out = (
+      await p.process(
+        Array.from({ length: 9 }, (_, i) =>
+          rec({ position: letters(i + 1), key: letters(9 - i), payload: { before: letters(i), after: letters(2) } }),
+        ),
+      )
+    ).map(asRecord);
+    for (const r of out) assert.equal(r.metadata['bad'], '0');
+    assert.ok(Number(out[0]?.metadata['size']) >= 9 * 4, "the buffer is the batch's, not one field's");
+  });
+
   it('records split from one input do not share a metadata object', async () => {
     const out = asMulti(
       await one('function process(rec) { rec.Metadata.x = "1"; return [rec, rec]; }', rec({ metadata: { a: 'b' } })),
@@ -560,7 +632,10 @@ describe('custom.javascript: isolation', () => {
     // constructor's constructor is not this context's Function belongs to the host: an escape.
     const probes = {
       global: 'return [this, globalThis, Object.getPrototypeOf(globalThis)]',
+      globals: 'return Reflect.ownKeys(globalThis).map(function (k) { return globalThis[k] })',
       record: 'return [r, r.Payload, r.Payload.After, r.Metadata, r.Position, r.Key]',
+      buffers:
+        'return [r.Position.buffer, r.Key.buffer, Object.getPrototypeOf(r.Key.buffer), new Uint8Array(r.Key.buffer).buffer]',
       error: 'try { null.x } catch (e) { return [e] }',
       helpers:
         'return [logger, logger.Info, logger.Info(), console, console.log, Record, RawData, StructuredData, require, module]',
@@ -609,6 +684,10 @@ describe('custom.javascript: isolation', () => {
     assert.deepEqual(Object.keys(found).sort(), Object.keys(probes).sort());
     for (const [k, v] of Object.entries(found)) assert.doesNotMatch(v, /ESCAPED/, `${k}: ${v}`);
     assert.equal(found['record'], 'contained');
+    assert.equal(found['globals'], 'contained');
+    assert.equal(found['buffers'], 'contained');
+    // The control: with the host's fetch allowed as a global, the globals probe finds it.
+    assert.match((await run({ globals: probes.globals }, { 'sandbox.allow': 'fetch' }))['globals'] ?? '', /ESCAPED/);
     assert.equal(found['helpers'], 'contained');
     assert.match(found['evalCall'] ?? '', /blocked: Code generation from strings disallowed/);
   });
