@@ -234,34 +234,6 @@ describe('engine data path', () => {
     assert.ok(unbounded > 200, `the control run only got ${unbounded} records ahead; the test proves nothing`);
   });
 
-  it('sizes reads by bytes: a read of large records takes at most half the budget, whatever sdk.batch.size says', async () => {
-    const t = await setup({ budgetBytes: 64 * 1024 });
-    const big = 'x'.repeat(2000);
-    const src = sourceWorld(Array.from({ length: 400 }, (_, i) => `${i}:${big}`));
-    t.sources['s'] = src;
-    t.destinations['d'] = { ...destinationWorld(), delayMs: 1 };
-    const p = pipeline('p', ['s'], ['d']);
-    const withSize = {
-      ...p,
-      connectors: p.connectors.map((c) =>
-        c.type === 'source' ? { ...c, settings: { ...c.settings, 'sdk.batch.size': '100' } } : c,
-      ),
-    };
-    await t.engine.provision([withSize]);
-    await t.engine.startDesired();
-    await waitFor(() => src.acked.length === 400, { timeoutMs: 20_000, message: 'all acked' });
-    await t.engine.stop('p');
-    // The first read knows no sizes yet; each later one asks for what fits in 32 KiB (records of ~2 KB charged).
-    assert.equal(src.asked[0], 100);
-    const later = src.asked.slice(1);
-    assert.ok(later.length > 0 && later.every((n) => n >= 1 && n <= 16), `later reads asked for ${later.join(',')}`);
-    assert.deepEqual(
-      t.destinations['d']?.written,
-      src.backlog.map((l) => l),
-      'every record once, in order',
-    );
-  });
-
   it(
     'shutdown returns even when a destination write never does: drain timeout, force, grace',
     { timeout: 10_000 },

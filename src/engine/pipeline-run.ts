@@ -119,11 +119,6 @@ interface SourceNode {
   readonly config: Config;
   readonly processors: ProcessorNode[];
   readonly readMax: number;
-  /**
-   * Records per read: readMax, or fewer so that a read's estimated bytes stay within half the
-   * byte budget (two batches in flight: the source reads the next while the destination writes).
-   */
-  readSize: number;
   readonly batchDelay: number;
   /** Tickets in production order; acked from the head only. */
   readonly tickets: Ticket[];
@@ -304,7 +299,6 @@ export class PipelineRun {
       config,
       processors: [],
       readMax: size > 0 ? size : this.opts.defaultReadMax,
-      readSize: size > 0 ? size : this.opts.defaultReadMax,
       batchDelay: config.duration('sdk.batch.delay'),
       tickets: [],
       ticketHead: 0,
@@ -506,8 +500,8 @@ export class PipelineRun {
         let records: OpenCDCRecord[];
         const readStart = performance.now();
         try {
-          records = await s.instance.read(s.readSize, signal);
-          if (s.batchDelay > 0 && records.length > 0 && records.length < s.readSize) {
+          records = await s.instance.read(s.readMax, signal);
+          if (s.batchDelay > 0 && records.length > 0 && records.length < s.readMax) {
             records = await this.fillBatch(s, records);
           }
         } catch (e) {
@@ -537,7 +531,6 @@ export class PipelineRun {
         if (positionOnly > 0) records = records.filter((r) => r.metadata[POSITION_ONLY_KEY] === undefined);
         if (s.tap?.active === true) s.tap.send(records); // the inspector samples; never waits
         const bytes = estimateBatchSize(records);
-        if (records.length > 0) s.readSize = this.readSizeFor(s, bytes / records.length);
         const m = s.metrics;
         if (m !== undefined && records.length > 0) {
           m.records.inc(records.length);
@@ -562,18 +555,12 @@ export class PipelineRun {
     }
   }
 
-  /** Rule 5 over sdk.batch.size: a read of records this size takes at most half the byte budget. */
-  private readSizeFor(s: SourceNode, bytesPerRecord: number): number {
-    const fit = Math.floor(this.opts.budgetBytes / 2 / Math.max(1, bytesPerRecord));
-    return Math.max(1, Math.min(s.readMax, fit));
-  }
-
   /** sdk.batch.delay on a source: keep reading until the batch is full or the delay passed. */
   private async fillBatch(s: SourceNode, first: OpenCDCRecord[]): Promise<OpenCDCRecord[]> {
     const records = first;
     const deadline = AbortSignal.any([this.readAbort.signal, AbortSignal.timeout(s.batchDelay)]);
-    while (records.length < s.readSize && !deadline.aborted) {
-      const more = await s.instance.read(s.readSize - records.length, deadline);
+    while (records.length < s.readMax && !deadline.aborted) {
+      const more = await s.instance.read(s.readMax - records.length, deadline);
       for (const r of more) records.push(r);
     }
     return records;

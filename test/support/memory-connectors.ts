@@ -42,8 +42,6 @@ export interface SourceWorld {
   readFailures: number;
   /** Records handed to the engine so far (across runs). */
   readCount: number;
-  /** The `max` of every read, in order (across runs). */
-  readonly asked: number[];
 }
 
 /** A backlog line that the source turns into a position-only record (see POSITION_ONLY_KEY). */
@@ -58,7 +56,6 @@ export function sourceWorld(lines: string[] = []): SourceWorld {
     ackBeforePersist: [],
     readFailures: 0,
     readCount: 0,
-    asked: [],
   };
 }
 
@@ -171,7 +168,6 @@ class MemSource implements Source {
     this.timer = setInterval(() => this.wake?.(), 2).unref();
   }
   async read(max: number, signal: AbortSignal): Promise<OpenCDCRecord[]> {
-    this.world.asked.push(max);
     while (this.next >= this.world.backlog.length && !signal.aborted) {
       await new Promise<void>((resolve) => {
         const onAbort = (): void => resolve();
