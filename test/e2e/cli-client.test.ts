@@ -6,24 +6,16 @@
  * Runs the CLI from source (tsx) so it needs no build.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { waitFor } from '../../src/sdk/testing.js';
+import { CliServer, type Run } from '../support/cli-server.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
 const TOKEN = 'client-token-0123456789abcdef';
-const children: ChildProcess[] = [];
-
-let dir = '';
-let server: ChildProcess | undefined;
-let serverOut = '';
-let address = '';
+const server = new CliServer(TOKEN);
+/** Runs one client command against the server and collects its output. */
+const conduit = (args: string[], env?: NodeJS.ProcessEnv): Promise<Run> => server.run(args, env);
 
 interface Envelope {
   command: string;
@@ -31,33 +23,6 @@ interface Envelope {
   summary: string;
   result?: unknown;
   error?: { code: string; message: string; suggestion?: string; errors?: unknown[] };
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-    cwd: dir,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  return child;
-}
-
-/** Runs one client command against the server and collects its output. */
-async function conduit(args: string[], env: NodeJS.ProcessEnv = { CONDUIT_API_HTTP_AUTH_TOKEN: TOKEN }): Promise<Run> {
-  const child = start([...args, '--api.http.address', address], env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 128)));
-  return { code, stdout, stderr };
 }
 
 /** The one JSON envelope a --json command prints. */
@@ -73,10 +38,9 @@ async function json(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: nu
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'conduit-cli-client-'));
-  await writeFile(
-    join(dir, 'p.yaml'),
-    `version: "2.2"
+  await server.start(
+    'conduit-cli-client-',
+    () => `version: "2.2"
 pipelines:
   - id: demo
     status: stopped
@@ -91,37 +55,9 @@ pipelines:
         plugin: log
 `,
   );
-  server = start(
-    [
-      'run',
-      '--pipelines.path',
-      join(dir, 'p.yaml'),
-      '--db.type',
-      'inmemory',
-      '--log.format',
-      'json',
-      '--api.http.address',
-      '127.0.0.1:0',
-    ],
-    { CONDUIT_API_HTTP_AUTH_TOKEN: TOKEN },
-  );
-  server.stdout?.on('data', (d: Buffer) => (serverOut += d.toString()));
-  server.stderr?.on('data', (d: Buffer) => (serverOut += d.toString()));
-  address = await waitFor(
-    () => {
-      for (const line of serverOut.split('\n')) {
-        if (line.includes('HTTP API listening')) return (JSON.parse(line) as { address: string }).address;
-      }
-      return undefined;
-    },
-    { timeoutMs: 20_000, message: 'the API listening' },
-  );
 });
 
-after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  if (dir !== '') await rm(dir, { recursive: true, force: true });
-});
+after(() => server.stop());
 
 describe('conduit client commands against conduit run', () => {
   it('lists and describes pipelines', { timeout: 30_000 }, async () => {
@@ -257,12 +193,12 @@ describe('conduit client commands against conduit run', () => {
     assert.match(wrong.stderr, /^api\.unauthenticated: /m);
     assert.match(wrong.stderr, /refused the token/);
 
-    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
-    const file = await conduit(['pipelines', 'list', '--api.http.auth.token-file', join(dir, 'token')], {
+    await writeFile(join(server.dir, 'token'), `${TOKEN}\n`);
+    const file = await conduit(['pipelines', 'list', '--api.http.auth.token-file', join(server.dir, 'token')], {
       CONDUIT_API_HTTP_AUTH_TOKEN: '',
     });
     assert.equal(file.code, 0, file.stderr);
-    assert.ok(!serverOut.includes(TOKEN), 'the server never prints the token');
+    assert.ok(!server.serverOutput.includes(TOKEN), 'the server never prints the token');
   });
 
   it('exits 3 naming the address when no server answers', { timeout: 30_000 }, async () => {
@@ -271,7 +207,7 @@ describe('conduit client commands against conduit run', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as { port: number }).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const child = start(['pipelines', 'list', '--json', '--api.http.address', `127.0.0.1:${port}`], {
+    const child = server.spawn(['pipelines', 'list', '--json', '--api.http.address', `127.0.0.1:${port}`], {
       CONDUIT_API_HTTP_AUTH_TOKEN: TOKEN,
     });
     let stdout = '';

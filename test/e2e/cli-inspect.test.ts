@@ -6,48 +6,13 @@
  * component (exit 2). Runs the CLI from source (tsx) so it needs no build.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../src/sdk/testing.js';
+import { CliServer, type Run } from '../support/cli-server.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
-const TOKEN = 'inspect-cli-token-0123456789abcdef';
-const children: ChildProcess[] = [];
-
-let dir = '';
-let serverOut = '';
-let address = '';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-    cwd: dir,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  return child;
-}
-
-async function conduit(args: string[]): Promise<Run> {
-  const child = start([...args, '--api.http.address', address], { CONDUIT_API_HTTP_AUTH_TOKEN: TOKEN });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 128)));
-  return { code, stdout, stderr };
-}
+const server = new CliServer('inspect-cli-token-0123456789abcdef');
+const conduit = (args: string[]): Promise<Run> => server.run(args);
 
 function jsonLines(r: Run): Array<Record<string, unknown>> {
   return r.stdout
@@ -57,10 +22,9 @@ function jsonLines(r: Run): Array<Record<string, unknown>> {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'conduit-cli-inspect-'));
-  await writeFile(
-    join(dir, 'p.yaml'),
-    `version: "2.2"
+  await server.start(
+    'conduit-cli-inspect-',
+    (d) => `version: "2.2"
 pipelines:
   - id: live
     status: running
@@ -72,7 +36,7 @@ pipelines:
       - id: out
         type: destination
         plugin: file
-        settings: { path: ${join(dir, 'out.jsonl')} }
+        settings: { path: ${join(d, 'out.jsonl')} }
     processors:
       - id: tag
         plugin: field.set
@@ -89,37 +53,9 @@ pipelines:
         plugin: log
 `,
   );
-  const server = start(
-    [
-      'run',
-      '--pipelines.path',
-      join(dir, 'p.yaml'),
-      '--db.type',
-      'inmemory',
-      '--log.format',
-      'json',
-      '--api.http.address',
-      '127.0.0.1:0',
-    ],
-    { CONDUIT_API_HTTP_AUTH_TOKEN: TOKEN },
-  );
-  server.stdout?.on('data', (d: Buffer) => (serverOut += d.toString()));
-  server.stderr?.on('data', (d: Buffer) => (serverOut += d.toString()));
-  address = await waitFor(
-    () => {
-      for (const line of serverOut.split('\n')) {
-        if (line.includes('HTTP API listening')) return (JSON.parse(line) as { address: string }).address;
-      }
-      return undefined;
-    },
-    { timeoutMs: 20_000, message: 'the API listening' },
-  );
 });
 
-after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  if (dir !== '') await rm(dir, { recursive: true, force: true });
-});
+after(() => server.stop());
 
 describe('conduit pipelines inspect', () => {
   it('prints the status and the stages with their record counts', { timeout: 30_000 }, async () => {
