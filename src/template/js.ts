@@ -326,8 +326,10 @@ export function compileJs(source: string, start: number, opts: JsOptions): JsExp
   };
 }
 
-/** The watchdog's error, recognised by its own data property `code` (read without running anything). */
-/** True for the error node:vm throws when a run passes its `timeout` (read without running script code). */
+/**
+ * True for the error node:vm throws when a run passes its `timeout`: recognised by its own data
+ * property `code`, read without running script code.
+ */
 export function isVmTimeout(e: unknown): boolean {
   if (typeof e !== 'object' || e === null || types.isProxy(e) || !types.isNativeError(e)) return false;
   const d = Object.getOwnPropertyDescriptor(e, 'code');
