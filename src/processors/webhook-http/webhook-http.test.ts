@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { runChain } from '../../engine/processor-chain.js';
 import { ConduitError } from '../../errors/conduit-error.js';
-import { silentLogger } from '../../log/logger.js';
+import { createLogger, silentLogger } from '../../log/logger.js';
 import type { OpenCDCRecord } from '../../opencdc/record.js';
 import { parseConfig, redactSettings } from '../../sdk/params.js';
 import { MultiRecord, RecordError, type ProcessedRecord, type Processor } from '../../sdk/processor.js';
@@ -89,12 +89,12 @@ function reply(status: number, body = 'foo-bar/response'): Handler {
   };
 }
 
-async function configured(settings: Record<string, string>): Promise<Processor> {
+async function configured(settings: Record<string, string>, logger = silentLogger): Promise<Processor> {
   const p = webhookHttpPlugin.create();
   await p.configure(parseConfig(webhookHttpPlugin.params, settings), {
     processorId: ID,
     pipelineId: 'p',
-    logger: silentLogger,
+    logger,
   });
   return p;
 }
@@ -498,14 +498,16 @@ describe('webhook.http: teardown is not held by a slow server', () => {
 
   it('aborts a backoff wait', async () => {
     const srv = await serve(reply(503));
-    const p = await configured({
-      'request.url': srv.url,
-      'backoffRetry.count': '5',
-      'backoffRetry.min': '1h',
-      'backoffRetry.max': '2h',
-    });
+    // The processor is in its backoff wait once it has logged the retry (the server having seen the
+    // request is too early: the 503 may still be on its way back).
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'debug', format: 'json', write: (l) => lines.push(l) });
+    const p = await configured(
+      { 'request.url': srv.url, 'backoffRetry.count': '5', 'backoffRetry.min': '1h', 'backoffRetry.max': '2h' },
+      logger,
+    );
     const pending = p.process([rec(), rec()]);
-    await waitFor(() => srv.seen.length === 1, { message: 'the first attempt' });
+    await waitFor(() => lines.some((l) => l.includes('retrying HTTP request')), { message: 'the first retry wait' });
     await p.teardown?.();
     const out = await pending;
     assert.equal(out.length, 2, 'one result per record');
