@@ -9,14 +9,25 @@ import type { FailedRecord } from '../engine/failed-records.js';
 import { PipelineStatus, type PipelineState } from '../engine/types.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import type { DLQConfig } from '../provisioning/types.js';
-import type { ConnectorPlugin } from '../sdk/connector.js';
+import type { ConnectorPlugin, SourceProgress } from '../sdk/connector.js';
 import { redactSettings, type ParamSpec, type ParamSpecs, type Settings } from '../sdk/params.js';
 import type { ProcessorPlugin } from '../sdk/processor.js';
 import { destinationSpecs, processorSpecs, sourceSpecs } from '../sdk/sdk-params.js';
 
 export type Json = Record<string, unknown>;
 
-export function pipelineJson(p: PipelineInfo): Json {
+/** What a source of a running pipeline reports (`Engine.sourceProgress`). */
+export interface SourceProgressInfo {
+  readonly id: string;
+  readonly plugin: string;
+  readonly progress: SourceProgress;
+}
+
+/**
+ * Conduit's v1Pipeline and, as an extension field, `sourceProgress` (an empty list unless the
+ * pipeline runs and a source reports its progress).
+ */
+export function pipelineJson(p: PipelineInfo, progress: readonly SourceProgressInfo[] = []): Json {
   return {
     id: p.id,
     state: stateJson(p.state),
@@ -25,6 +36,26 @@ export function pipelineJson(p: PipelineInfo): Json {
     processorIds: p.config.processors.map((x) => x.id),
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,
+    sourceProgress: progress.map(sourceProgressJson),
+  };
+}
+
+/** v1SourceProgress: 64-bit counts as strings (proto3 JSON); the optional parts only when reported. */
+function sourceProgressJson(s: SourceProgressInfo): Json {
+  const pg = s.progress;
+  return {
+    connectorId: s.id,
+    plugin: s.plugin,
+    ...(pg.lagBytes !== undefined && { lagBytes: String(pg.lagBytes) }),
+    ...(pg.lagRecords !== undefined && { lagRecords: String(pg.lagRecords) }),
+    ...(pg.snapshot !== undefined && {
+      snapshot: pg.snapshot.map((c) => ({
+        collection: c.collection,
+        rows: String(c.rows),
+        estimatedRows: String(c.estimatedRows),
+        done: c.done,
+      })),
+    }),
   };
 }
 

@@ -80,6 +80,15 @@ const CONDUIT_DEFINITIONS: Definitions = {
       processorIds: readOnlyIds,
       createdAt: time,
       updatedAt: time,
+      sourceProgress: {
+        type: 'array',
+        items: ref('v1SourceProgress'),
+        readOnly: true,
+        'x-extension': true,
+        description:
+          'Extension (not in Conduit): where each source of the running pipeline stands, for the sources that ' +
+          'report it (a snapshot per collection, the lag); empty when the pipeline is not running.',
+      },
     },
   },
   v1PipelineDLQ: {
@@ -396,6 +405,42 @@ const CONDUIT_DEFINITIONS: Definitions = {
  * Conduit's (openapi.test.ts checks), so a Conduit client never meets a changed message.
  */
 export const EXTENSION_DEFINITIONS: Definitions = {
+  v1SourceProgress: {
+    type: 'object',
+    description: "A source's progress, as the connector reports it; every part is optional.",
+    properties: {
+      connectorId: str('The source connector.'),
+      plugin: str('Its plugin, e.g. postgres.'),
+      lagBytes: {
+        type: 'string',
+        format: 'uint64',
+        description: 'Bytes upstream keeps for the source and it has not confirmed (a replication slot).',
+      },
+      lagRecords: {
+        type: 'string',
+        format: 'uint64',
+        description: 'Records upstream holds that the source has not read (a consumer group).',
+      },
+      snapshot: {
+        type: 'array',
+        items: ref('v1SnapshotProgress'),
+        description: 'The snapshot, per collection in reading order; absent when the source takes none.',
+      },
+    },
+  },
+  v1SnapshotProgress: {
+    type: 'object',
+    properties: {
+      collection: str('The table, topic or prefix.'),
+      rows: { type: 'string', format: 'uint64', description: 'Rows read so far.' },
+      estimatedRows: {
+        type: 'string',
+        format: 'uint64',
+        description: "The upstream's estimate of the collection's rows (0 when unknown).",
+      },
+      done: { type: 'boolean', description: 'The collection is read whole.' },
+    },
+  },
   v1PipelineExport: {
     type: 'object',
     description:
@@ -410,6 +455,7 @@ export const EXTENSION_DEFINITIONS: Definitions = {
       processorIds: readOnlyIds,
       createdAt: time,
       updatedAt: time,
+      sourceProgress: { type: 'array', items: ref('v1SourceProgress'), readOnly: true },
       document: ref('v1PipelineDocument'),
     },
   },

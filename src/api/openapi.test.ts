@@ -28,13 +28,20 @@ function shape(s: unknown): unknown {
   if (o['items'] !== undefined) out['items'] = shape(o['items']);
   if (o['properties'] !== undefined) {
     out['properties'] = Object.fromEntries(
-      Object.entries(o['properties'] as Record<string, unknown>).map(([k, v]) => [k, shape(v)]),
+      Object.entries(o['properties'] as Record<string, unknown>)
+        .filter(([, v]) => !isExtensionField(v))
+        .map(([k, v]) => [k, shape(v)]),
     );
   }
   const ap = o['additionalProperties'];
   if (ap !== undefined)
     out['additionalProperties'] = typeof ap === 'object' && Object.keys(ap ?? {}).length === 0 ? true : shape(ap);
   return out;
+}
+
+/** A field beyond Conduit's message (`x-extension: true`): not compared, but checked to be absent from Conduit's. */
+function isExtensionField(s: unknown): boolean {
+  return typeof s === 'object' && s !== null && (s as Record<string, unknown>)['x-extension'] === true;
 }
 
 const reference = JSON.parse(readFileSync(REFERENCE, 'utf8')) as Swagger;
@@ -89,6 +96,17 @@ describe('the OpenAPI document', () => {
     for (const name of Object.keys(EXTENSION_DEFINITIONS)) {
       assert.equal(reference.definitions[name], undefined, `${name} is a message of Conduit's API`);
     }
+    const fields: string[] = [];
+    for (const [name, ours] of Object.entries(DEFINITIONS)) {
+      if (name in EXTENSION_DEFINITIONS || !('properties' in ours)) continue;
+      for (const [field, s] of Object.entries(ours.properties ?? {})) {
+        if (!isExtensionField(s)) continue;
+        fields.push(`${name}.${field}`);
+        const theirs = reference.definitions[name]?.['properties'] as Record<string, unknown> | undefined;
+        assert.equal(theirs?.[field], undefined, `${name}.${field} is a field of Conduit's message`);
+      }
+    }
+    assert.deepEqual(fields, ['v1Pipeline.sourceProgress'], 'the extension fields of Conduit messages');
     assert.equal(new Set(ROUTES.map((r) => r.operationId)).size, ROUTES.length, 'operation IDs are unique');
   });
 

@@ -123,7 +123,7 @@ export function openApiHtml(routes: readonly RouteDef[]): string {
         body = `<table>${Object.entries(s.properties)
           .map(
             ([k, p]) =>
-              `<tr><td><code>${esc(k)}</code></td><td>${schemaHtml(p)}</td><td>${esc(p.description ?? '')}</td></tr>`,
+              `<tr><td><code>${esc(k)}</code>${'x-extension' in p ? ' <small>extension</small>' : ''}</td><td>${schemaHtml(p)}</td><td>${esc(p.description ?? '')}</td></tr>`,
           )
           .join('')}</table>`;
       } else {

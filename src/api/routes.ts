@@ -5,7 +5,7 @@
  */
 import { ConduitError } from '../errors/conduit-error.js';
 import { Code } from '../errors/codes.js';
-import { EditCode } from '../engine/engine.js';
+import { EditCode, type PipelineInfo } from '../engine/engine.js';
 import type { ConnectorType, PipelineConfig } from '../provisioning/types.js';
 import type { PipelinePlan } from '../engine/plan.js';
 import { documentJson, documentToConfig, type PipelineDocument } from './pipeline-document.js';
@@ -16,6 +16,7 @@ import {
   failedRecordJson,
   keepRedacted,
   pipelineJson,
+  type Json,
   processorJson,
   processorPluginJson,
 } from './convert.js';
@@ -133,6 +134,11 @@ function mustPipeline(ctx: RouteContext, id: string) {
   return p;
 }
 
+/** A pipeline as the API answers it: Conduit's v1Pipeline with the extension field `sourceProgress`. */
+function pipelineAnswer(ctx: RouteContext, p: PipelineInfo): Json {
+  return pipelineJson(p, ctx.engine.sourceProgress(p.id));
+}
+
 async function connectorAnswer(ctx: RouteContext, id: string): Promise<unknown> {
   const c = ctx.engine.connector(id);
   if (c === undefined) {
@@ -187,7 +193,7 @@ export const ROUTES: readonly RouteDef[] = [
       return ctx.engine
         .list()
         .filter((p) => match === undefined || match(p.config.name))
-        .map(pipelineJson);
+        .map((p) => pipelineAnswer(ctx, p));
     },
   },
   {
@@ -205,7 +211,7 @@ export const ROUTES: readonly RouteDef[] = [
         name: b.config?.name ?? '',
         description: b.config?.description ?? '',
       });
-      return pipelineJson(p);
+      return pipelineAnswer(ctx, p);
     },
   },
   {
@@ -216,7 +222,7 @@ export const ROUTES: readonly RouteDef[] = [
     summary: 'Get a pipeline with its state.',
     response: ref('v1Pipeline'),
     errors: [404],
-    handler: async (ctx) => pipelineJson(mustPipeline(ctx, ctx.params['id'] ?? '')),
+    handler: async (ctx) => pipelineAnswer(ctx, mustPipeline(ctx, ctx.params['id'] ?? '')),
   },
   {
     method: 'PUT',
@@ -233,7 +239,7 @@ export const ROUTES: readonly RouteDef[] = [
         name: b.config?.name ?? '',
         description: b.config?.description ?? '',
       });
-      return pipelineJson(p);
+      return pipelineAnswer(ctx, p);
     },
   },
   {
@@ -349,7 +355,7 @@ export const ROUTES: readonly RouteDef[] = [
     errors: [404],
     handler: async (ctx) => {
       const p = mustPipeline(ctx, ctx.params['id'] ?? '');
-      return { ...pipelineJson(p), document: documentJson(p, ctx.registry) };
+      return { ...pipelineAnswer(ctx, p), document: documentJson(p, ctx.registry) };
     },
   },
   {
@@ -372,7 +378,7 @@ export const ROUTES: readonly RouteDef[] = [
         });
       }
       const config = documentFor(ctx, b.document, '/document');
-      return pipelineJson(await ctx.engine.importPipeline(config));
+      return pipelineAnswer(ctx, await ctx.engine.importPipeline(config));
     },
   },
   {

@@ -30,6 +30,11 @@ export type Schema =
       readonly items: Schema;
       readonly description?: string;
       readonly readOnly?: boolean;
+      /**
+       * A field beyond Conduit's message (an extension field of one of Conduit's messages): Conduit's
+       * clients ignore it as an unknown field; `openapi.test.ts` checks that Conduit's message has no such field.
+       */
+      readonly 'x-extension'?: true;
     }
   | {
       readonly type: 'object';

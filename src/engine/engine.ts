@@ -28,6 +28,7 @@ import { PipelineRun, type RunOptions } from './pipeline-run.js';
 import { StateKey, type StoredConnector } from './state-keys.js';
 import { DEFAULT_RECOVERY, PipelineStatus, STATUS_NUMBER, type PipelineState, type RecoveryConfig } from './types.js';
 import type { SchemaRegistry } from '../schema/registry.js';
+import type { SourceProgress } from '../sdk/connector.js';
 import { EngineMetrics, type PipelineView } from '../metrics/conduit.js';
 import { Inspector, type InspectorOptions } from '../inspector/index.js';
 import { FailedRecords, type FailedRecord } from './failed-records.js';
@@ -131,7 +132,7 @@ export interface EngineOptions {
   readonly run?: Partial<RunOptions>;
   /** How long a forced stop may take before shutdown gives up waiting for it (default 5 s). */
   readonly forceStopGraceMs?: number;
-  /** Handed to every processor (avro.encode, avro.decode); see schema/index.ts openSchemaRegistry. */
+  /** Handed to every processor (avro.encode, avro.decode) and source (postgres logrepl.withAvroSchema); see schema/index.ts openSchemaRegistry. */
   readonly schemaRegistry?: SchemaRegistry;
   /** Bounds of the stream inspector's sessions (src/inspector/). */
   readonly inspector?: Partial<InspectorOptions>;
@@ -248,6 +249,16 @@ export class Engine {
     this.mustGet(id);
     const log = this.failed.for(id);
     return { records: log.list(limit), total: log.total, kept: log.kept };
+  }
+
+  /**
+   * What each source of the pipeline's current run reports through `progress()` (cheap, no I/O);
+   * empty when the pipeline is not running. Only sources that report something are listed.
+   */
+  sourceProgress(id: string): Array<{ id: string; plugin: string; progress: SourceProgress }> {
+    const run = this.entries.get(id)?.run;
+    if (run === undefined) return [];
+    return run.sourceProgress().filter((s): s is typeof s & { progress: SourceProgress } => s.progress !== undefined);
   }
 
   /**

@@ -418,6 +418,7 @@ export class PipelineRun {
         connectorId: s.cfg.id,
         pipelineId: this.id,
         logger: this.log.with({ connector: s.cfg.id }),
+        ...(this.deps.schemaRegistry !== undefined && { schemaRegistry: this.deps.schemaRegistry }),
       });
       await this.lifecycle(s.cfg, s.instance, s.config, stateWrites);
       const stored = await store.get(StateKey.position(s.cfg.id));

@@ -13,6 +13,7 @@ import type { Logger } from '../log/logger.js';
 import type { OpenCDCRecord } from '../opencdc/record.js';
 import { Operation } from '../opencdc/record.js';
 import type { Config, ParamSpecs } from './params.js';
+import type { SchemaRegistry } from '../schema/registry.js';
 
 export interface PluginInfo {
   /** The plugin name used in pipeline files, e.g. `file`. */
@@ -40,6 +41,11 @@ export interface ConnectorContext {
   readonly connectorId: string;
   readonly pipelineId: string;
   readonly logger: Logger;
+  /**
+   * The engine's schema registry (`schema-registry.*` settings), given to sources: one that attaches
+   * schemas to its records registers them here (`opencdc.key.schema.*`, `opencdc.payload.schema.*`).
+   */
+  readonly schemaRegistry?: SchemaRegistry;
 }
 
 export interface DestinationContext extends ConnectorContext {

@@ -301,9 +301,11 @@ describe('pipelines, connectors and processors', () => {
       'createdAt',
       'id',
       'processorIds',
+      'sourceProgress',
       'state',
       'updatedAt',
     ]);
+    assert.deepEqual(p.sourceProgress, [], 'the extension field: a stopped pipeline has no source progress');
     assert.deepEqual(p.state, { status: 'STATUS_STOPPED', error: '', stoppedReason: 'STOPPED_REASON_USER' });
     assert.deepEqual(p.config, { name: 'orders', description: 'd' });
     assert.deepEqual(p.connectorIds, []);

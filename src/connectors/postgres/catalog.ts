@@ -59,6 +59,10 @@ export interface Column {
   readonly typeOid: number;
   /** The SQL type, e.g. `numeric(10,2)`, `character varying(20)`. */
   readonly typeName: string;
+  /** `atttypmod` (-1 when the type has none), as pgoutput's relation messages carry it. */
+  readonly typeMod: number;
+  /** A generated column: pgoutput leaves it out of relation messages and tuples. */
+  readonly generated: boolean;
 }
 
 export interface TableInfo {
@@ -120,8 +124,15 @@ export async function resolveTables(client: pg.Client, names: readonly string[])
 }
 
 async function describeTable(client: pg.Client, oid: string, schema: string, name: string): Promise<TableInfo> {
-  const cols = await client.query<{ attname: string; atttypid: string; typename: string }>(
-    `SELECT attname, atttypid, format_type(atttypid, atttypmod) AS typename FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+  const cols = await client.query<{
+    attname: string;
+    atttypid: string;
+    typename: string;
+    atttypmod: string;
+    generated: string;
+  }>(
+    `SELECT attname, atttypid, format_type(atttypid, atttypmod) AS typename, atttypmod, (attgenerated <> '')::text AS generated
+       FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
     [oid],
   );
   const pk = await client.query<{ attname: string }>(
@@ -146,7 +157,13 @@ async function describeTable(client: pg.Client, oid: string, schema: string, nam
     name,
     sql,
     collection,
-    columns: cols.rows.map((c) => ({ name: c.attname, typeOid: Number(c.atttypid), typeName: c.typename })),
+    columns: cols.rows.map((c) => ({
+      name: c.attname,
+      typeOid: Number(c.atttypid),
+      typeName: c.typename,
+      typeMod: Number(c.atttypmod),
+      generated: c.generated === 'true',
+    })),
     key: pk.rows.map((k) => k.attname),
   };
 }

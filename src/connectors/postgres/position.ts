@@ -10,7 +10,11 @@
  * 0) of the transaction whose commit record is at `lsn`, or with `"end"` the
  * whole transaction (its commit end LSN: what the slot may confirm). `tables`
  * are the collections captured when the position was written, so that a table
- * added to the setting later is recognised and snapshotted.
+ * added to the setting later is recognised and snapshotted. The position that
+ * completes a transaction also carries `cols`: each captured table's columns as
+ * last seen (`[name, type OID]`, with the typmod when there is one), so that
+ * columns changed while the pipeline was stopped are announced after a restart.
+ * Change positions inside a transaction leave it out, to stay small.
  */
 import { Code } from '../../errors/codes.js';
 import { ConduitError } from '../../errors/conduit-error.js';
@@ -30,6 +34,34 @@ export interface CdcPosition {
   /** Present on the position that completes a transaction. */
   readonly end?: string;
   readonly tables: readonly string[];
+  /** On the position that completes a transaction: the columns of each table, by collection. */
+  readonly cols?: Readonly<Record<string, readonly ColumnSig[]>>;
+}
+
+/** A column as a schema-change baseline: `[name, type OID]`, or `[name, type OID, typmod]` when it has a typmod. */
+export type ColumnSig = readonly [string, number] | readonly [string, number, number];
+
+export function columnSig(name: string, typeOid: number, typeMod: number): ColumnSig {
+  return typeMod === -1 ? [name, typeOid] : [name, typeOid, typeMod];
+}
+
+/** The baseline columns of a stored position, keeping only well-formed entries (a hand-edited position may not be). */
+export function storedColumns(p: CdcPosition): Map<string, ColumnSig[]> {
+  const out = new Map<string, ColumnSig[]>();
+  const cols: unknown = p.cols;
+  if (typeof cols !== 'object' || cols === null) return out;
+  for (const [table, list] of Object.entries(cols)) {
+    if (!Array.isArray(list)) continue;
+    const ok = list.every(
+      (c: unknown) =>
+        Array.isArray(c) &&
+        (c.length === 2 || c.length === 3) &&
+        typeof c[0] === 'string' &&
+        c.slice(1).every((n: unknown) => typeof n === 'number'),
+    );
+    if (ok) out.set(table, list as ColumnSig[]);
+  }
+  return out;
 }
 
 export type Position = SnapshotPosition | CdcPosition;
@@ -46,6 +78,27 @@ export function cdcPositions(lsn: string, tables: readonly string[]): (seq: numb
   const head = `{"m":"c","lsn":${JSON.stringify(lsn)},"seq":`;
   const tail = `,"tables":${JSON.stringify(tables)}}`;
   return (seq) => Buffer.from(head + String(seq) + tail, 'utf8');
+}
+
+/** The most column text a position carries as the schema-change baseline (see endPositions). */
+export const MAX_COLS_BYTES = 2048;
+
+/**
+ * The positions that complete a transaction, `encodePosition({m: 'c', lsn, seq, end, tables, cols})` byte
+ * for byte, with the tables and columns serialised once (they change rarely, transactions are many).
+ */
+export function endPositions(
+  tables: readonly string[],
+  cols: ReadonlyMap<string, readonly ColumnSig[]>,
+): (lsn: string, seq: number, end: string) => Buffer {
+  // Every transaction's last record carries this: past MAX_COLS_BYTES of columns (a wide schema, in
+  // one-row transactions, would make positions larger than rows) the baseline is left out.
+  const colsJson = cols.size === 0 ? '' : JSON.stringify(Object.fromEntries(cols));
+  const tail =
+    `,"tables":${JSON.stringify(tables)}` +
+    (colsJson === '' || colsJson.length > MAX_COLS_BYTES ? '}' : `,"cols":${colsJson}}`);
+  return (lsn, seq, end) =>
+    Buffer.from(`{"m":"c","lsn":${JSON.stringify(lsn)},"seq":${seq},"end":${JSON.stringify(end)}${tail}`, 'utf8');
 }
 
 export function decodePosition(raw: Uint8Array): Position {

@@ -8,6 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { postgresUrl } from '../../../test/servers/postgres.js';
@@ -17,13 +20,17 @@ import { silentLogger } from '../../log/logger.js';
 import type { StructuredData } from '../../opencdc/record.js';
 import { builtinRegistry } from '../../plugins/builtin.js';
 import { DEFAULT_DLQ, type PipelineConfig } from '../../provisioning/types.js';
-import { configuredSource, readN, sourceConformance } from '../../sdk/conformance.js';
+import { buildConfig, configuredSource, readN, sourceConformance } from '../../sdk/conformance.js';
+import { sourceSpecs } from '../../sdk/sdk-params.js';
+import { parseSchema } from '../../schema/avro.js';
+import { BuiltinRegistry } from '../../schema/builtin.js';
+import type { SchemaRegistry } from '../../schema/registry.js';
 import { waitFor } from '../../sdk/testing.js';
 import { MemoryStore } from '../../store/memory.js';
 import type { Store } from '../../store/store.js';
 import { postgresPlugin } from './index.js';
 import { PgMetadata } from './metadata.js';
-import { cdcPositions, decodePosition, encodePosition } from './position.js';
+import { cdcPositions, decodePosition, encodePosition, endPositions, MAX_COLS_BYTES } from './position.js';
 import { checkSlotAgainst } from './source.js';
 
 let url = '';
@@ -111,9 +118,10 @@ afterEach(async () => {
   for (const e of engines.splice(0)) await e.shutdown(5_000);
 });
 
-async function startEngine(store: Store): Promise<Engine> {
+async function startEngine(store: Store, schemaRegistry?: SchemaRegistry): Promise<Engine> {
   const engine = new Engine({
     store,
+    ...(schemaRegistry !== undefined && { schemaRegistry }),
     registry: builtinRegistry(),
     logger: silentLogger,
     recovery: { minDelay: 10, maxDelay: 50, backoffFactor: 2, maxRetries: 0, maxRetriesWindow: 60_000 },
@@ -144,10 +152,10 @@ function pgToPg(id: string, source: Record<string, string>, destination: Record<
   };
 }
 
-async function run(config: PipelineConfig, store?: Store): Promise<Running> {
+async function run(config: PipelineConfig, store?: Store, schemaRegistry?: SchemaRegistry): Promise<Running> {
   const s = store ?? new MemoryStore();
   if (store === undefined) await s.init();
-  const engine = await startEngine(s);
+  const engine = await startEngine(s, schemaRegistry);
   await engine.provision([config]);
   await engine.startDesired();
   return { engine, store: s, id: config.id };
@@ -469,6 +477,272 @@ describe('postgres source: records', () => {
   });
 });
 
+/** A postgres → file pipeline (opencdc/json lines), so that the records' metadata can be read. */
+function pgToFile(id: string, table: string, path: string, extra: Record<string, string> = {}): PipelineConfig {
+  const config = pgToPg(id, { tables: table, 'logrepl.slotName': table, 'logrepl.publicationName': table }, {});
+  const [source] = config.connectors;
+  return {
+    ...config,
+    connectors: [
+      { ...(source as PipelineConfig['connectors'][number]), settings: { ...source?.settings, ...extra } },
+      {
+        id: `${id}:out`,
+        type: 'destination',
+        plugin: 'file',
+        pluginRef: 'builtin:file',
+        name: 'out',
+        settings: { path },
+        processors: [],
+      },
+    ],
+  };
+}
+
+async function lines(
+  path: string,
+): Promise<Array<{ metadata: Record<string, string>; payload: { after: StructuredData } }>> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { metadata: Record<string, string>; payload: { after: StructuredData } });
+}
+
+describe('postgres source: columns changed while the pipeline was stopped', () => {
+  /** The stored position of the pipeline's source, decoded. */
+  async function storedPosition(store: Store, id: string): Promise<ReturnType<typeof decodePosition> | undefined> {
+    const raw = await store.get(`connector:position:${id}:in`);
+    if (raw === undefined) return undefined;
+    return decodePosition(Buffer.from((JSON.parse(raw) as { position: string }).position, 'base64'));
+  }
+
+  /**
+   * Runs the pipeline until a change is written and its transaction's end position (with the columns) is
+   * stored, stops it, then adds a column to the table: the state a restart starts from.
+   */
+  async function firstRunThenAlter(id: string, extra: Record<string, string>) {
+    const t = unique(id);
+    const dir = await mkdtemp(join(tmpdir(), 'conduit-pg-stopped-'));
+    const path = join(dir, 'out.jsonl');
+    await pool.query(`CREATE TABLE ${t} (id int PRIMARY KEY, v text)`);
+    await pool.query(`INSERT INTO ${t} VALUES (1, 'snapshot')`);
+    const store = new MemoryStore();
+    await store.init();
+    const config = pgToFile(id, t, path, extra);
+    const first = await run(config, store);
+    await waitFor(() => slotActive(t), { timeoutMs: 15_000, message: 'streaming started' });
+    await pool.query(`INSERT INTO ${t} VALUES (2, 'cdc')`);
+    await waitFor(async () => (await lines(path)).length === 2, {
+      timeoutMs: 15_000,
+      message: 'the change is written',
+    });
+    const txLsn = (await lines(path))[1]?.metadata[PgMetadata.TxLsn];
+    await waitFor(
+      async () => {
+        const p = await storedPosition(store, id);
+        return p?.m === 'c' && p.lsn === txLsn && p.end !== undefined;
+      },
+      { timeoutMs: 15_000, message: "the change's transaction is checkpointed" },
+    );
+    const stored = await storedPosition(store, id);
+    assert.deepEqual(
+      stored?.m === 'c' && stored.cols,
+      {
+        [t]: [
+          ['id', 23],
+          ['v', 25],
+        ],
+      },
+      'the position keeps the columns',
+    );
+    await first.engine.shutdown(5_000);
+    await pool.query(`ALTER TABLE ${t} ADD COLUMN extra int8`);
+    return { t, dir, path, store, config };
+  }
+
+  it('announces a column added while the pipeline was stopped', { timeout: 60_000 }, async () => {
+    const { t, dir, path, store, config } = await firstRunThenAlter('stopped_add', {});
+    try {
+      const second = await run(config, store);
+      await pool.query(`INSERT INTO ${t} VALUES (3, 'after', 42)`);
+      await pool.query(`INSERT INTO ${t} VALUES (4, 'again', 43)`);
+      await waitFor(async () => (await lines(path)).length === 4, {
+        timeoutMs: 15_000,
+        message: 'both changes written',
+      });
+      const [, , third, fourth] = await lines(path);
+      assert.deepEqual(third?.payload.after, { id: 3, v: 'after', extra: 42 });
+      assert.deepEqual(JSON.parse(third?.metadata[PgMetadata.SchemaChange] ?? 'null'), {
+        table: t,
+        added: [{ name: 'extra', typeOid: 20 }],
+      });
+      assert.equal(fourth?.metadata[PgMetadata.SchemaChange], undefined, 'announced once');
+      await second.engine.shutdown(5_000);
+      // Once announced, the new columns are the baseline: a third run announces nothing.
+      const stored = await storedPosition(store, 'stopped_add');
+      assert.deepEqual(stored?.m === 'c' && stored.cols?.[t], [
+        ['id', 23],
+        ['v', 25],
+        ['extra', 20],
+      ]);
+    } finally {
+      await dropSlotAndPublication(t, t);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it(
+    'stops with postgres.schema_changed after the restart when schemaChange is stop',
+    { timeout: 60_000 },
+    async () => {
+      const { t, dir, path, store, config } = await firstRunThenAlter('stopped_stop', { schemaChange: 'stop' });
+      try {
+        const second = await run(config, store);
+        await pool.query(`INSERT INTO ${t} VALUES (3, 'after', 42)`);
+        await waitFor(() => second.engine.get('stopped_stop')?.state.status === PipelineStatus.Degraded, {
+          timeoutMs: 15_000,
+          message: 'the pipeline is degraded',
+        });
+        const error = second.engine.get('stopped_stop')?.state.error;
+        assert.equal(error?.code, 'postgres.schema_changed');
+        assert.match(error?.message ?? '', /"added":\[\{"name":"extra"/);
+        assert.equal((await lines(path)).length, 2, 'the change after the new column is not delivered');
+        await second.engine.shutdown(5_000);
+      } finally {
+        await dropSlotAndPublication(t, t);
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
+
+describe('postgres source: logrepl.withAvroSchema', () => {
+  async function openWithRegistry(settings: Record<string, string>, registry: SchemaRegistry) {
+    const plugin = postgresPlugin.source;
+    assert.ok(plugin);
+    const src = plugin.create();
+    await src.configure(
+      buildConfig(sourceSpecs(plugin.params), { url, 'logrepl.heartbeat.interval': '0', ...settings }),
+      { connectorId: 'avro:in', pipelineId: 'avro', logger: silentLogger, schemaRegistry: registry },
+    );
+    await src.open(null);
+    return src;
+  }
+
+  /** The record's schemas from the registry, checked by encoding and decoding its key and payload. */
+  async function roundTrip(
+    registry: SchemaRegistry,
+    r: { metadata: Record<string, string>; key: unknown; payload: { after: unknown } },
+  ) {
+    const m = r.metadata;
+    const key = await registry.bySubjectVersion(
+      m['opencdc.key.schema.subject'] ?? '',
+      Number(m['opencdc.key.schema.version']),
+    );
+    const payload = await registry.bySubjectVersion(
+      m['opencdc.payload.schema.subject'] ?? '',
+      Number(m['opencdc.payload.schema.version']),
+    );
+    const k = parseSchema(key.schema);
+    const p = parseSchema(payload.schema);
+    assert.deepEqual(k.decode(k.encode(r.key)), r.key, 'the key fits its schema');
+    assert.deepEqual(p.decode(p.encode(r.payload.after)), r.payload.after, 'the payload fits its schema');
+    return { key, payload };
+  }
+
+  it('registers key and payload schemas and names them on snapshot and CDC records', { timeout: 30_000 }, async () => {
+    const t = unique('avro');
+    await pool.query(
+      `CREATE TABLE ${t} (id int PRIMARY KEY, v text, n int8, f float8, b bytea, u uuid, a int4[], d date, num numeric)`,
+    );
+    await pool.query(
+      `INSERT INTO ${t} VALUES (1, 'x', 9007199254740993, 'NaN', '\\x01ff', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+        '{1,NULL}', '2024-02-29', 1.50), (2, NULL, NULL, 2.5, NULL, NULL, NULL, NULL, NULL)`,
+    );
+    const store = new MemoryStore();
+    await store.init();
+    const registry = new BuiltinRegistry(store);
+    const src = await openWithRegistry({ tables: t, 'logrepl.slotName': t, 'logrepl.publicationName': t }, registry);
+    try {
+      const snap = await readN(src, 2, 15_000);
+      for (const r of snap) {
+        assert.equal(r.metadata['opencdc.key.schema.subject'], `${t}_key`);
+        assert.equal(r.metadata['opencdc.key.schema.version'], '1');
+        assert.equal(r.metadata['opencdc.payload.schema.subject'], `${t}_payload`);
+        assert.equal(r.metadata['opencdc.payload.schema.version'], '1');
+        await roundTrip(registry, r);
+      }
+      const { key, payload } = await roundTrip(registry, snap[0] as (typeof snap)[number]);
+      assert.deepEqual(JSON.parse(key.schema), {
+        type: 'record',
+        name: `${t}_key`,
+        namespace: 'conduit.postgres',
+        fields: [{ name: 'id', type: 'int' }],
+      });
+      assert.deepEqual(
+        (JSON.parse(payload.schema) as { fields: Array<{ name: string }> }).fields.map((f) => f.name),
+        ['a', 'b', 'd', 'f', 'id', 'n', 'num', 'u', 'v'],
+        'fields sorted by name, as Conduit does',
+      );
+
+      await pool.query(`INSERT INTO ${t} (id, v, f) VALUES (3, 'cdc', '-Infinity')`);
+      const [created] = await readN(src, 1, 15_000);
+      assert.equal(created?.metadata['opencdc.payload.schema.version'], '1', 'the same columns, the same schema');
+      await roundTrip(registry, created);
+
+      await pool.query(`ALTER TABLE ${t} ADD COLUMN extra text`);
+      await pool.query(`UPDATE ${t} SET extra = 'e' WHERE id = 3`);
+      const [updated] = await readN(src, 1, 15_000);
+      assert.equal(updated?.metadata['opencdc.payload.schema.version'], '2', 'a new column, a new payload version');
+      assert.equal(updated?.metadata['opencdc.key.schema.version'], '1');
+      await roundTrip(registry, updated);
+    } finally {
+      await src.teardown();
+      await dropSlotAndPublication(t, t);
+    }
+  });
+
+  it(
+    'attaches nothing when turned off, and the engine hands its registry to sources',
+    { timeout: 30_000 },
+    async () => {
+      const t = unique('avro_off');
+      await pool.query(`CREATE TABLE ${t} (id int PRIMARY KEY, v text)`);
+      await pool.query(`INSERT INTO ${t} VALUES (1, 'a')`);
+      const dir = await mkdtemp(join(tmpdir(), 'conduit-pg-avro-'));
+      try {
+        const store = new MemoryStore();
+        await store.init();
+        const registry = new BuiltinRegistry(store);
+        const on = await run(pgToFile('avro_on', t, join(dir, 'on.jsonl')), store, registry);
+        await waitFor(async () => (await lines(join(dir, 'on.jsonl'))).length === 1, { message: 'the row written' });
+        assert.equal(
+          (await lines(join(dir, 'on.jsonl')))[0]?.metadata['opencdc.payload.schema.subject'],
+          `${t}_payload`,
+        );
+        await on.engine.shutdown(5_000);
+        await dropSlotAndPublication(t, t);
+
+        const off = await run(
+          pgToFile('avro_off', t, join(dir, 'off.jsonl'), { 'logrepl.withAvroSchema': 'false' }),
+          undefined,
+          registry,
+        );
+        await waitFor(async () => (await lines(join(dir, 'off.jsonl'))).length === 1, { message: 'the row written' });
+        const [row] = await lines(join(dir, 'off.jsonl'));
+        assert.deepEqual(
+          Object.keys(row?.metadata ?? {}).filter((k) => k.includes('schema')),
+          [],
+        );
+        await off.engine.shutdown(5_000);
+      } finally {
+        await dropSlotAndPublication(t, t);
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
+
 describe('postgres source: the replication slot', () => {
   it('advances an idle slot with heartbeats while the server is busy elsewhere', { timeout: 60_000 }, async () => {
     const p = await tablePair('hb', 'id int PRIMARY KEY, v text');
@@ -589,6 +863,36 @@ describe('postgres source: resuming at a stored position', () => {
 
   it('refuses a missing slot', () => {
     assert.throws(() => checkSlotAgainst(undefined, 's', at), lost(/no longer exists/));
+  });
+
+  it('writes each end-of-transaction position exactly as encodePosition does, and reads it back', () => {
+    const tables = ['a', 'b'];
+    const cols = new Map([
+      ['a', [['id', 23] as const, ['n', 1700, 655366] as const]],
+      ['b', [['w"eird', 25] as const]],
+    ]);
+    for (const c of [cols, new Map()]) {
+      const want = {
+        m: 'c' as const,
+        lsn: '0/10',
+        seq: 3,
+        end: '0/18',
+        tables,
+        ...(c.size > 0 && { cols: Object.fromEntries(c) }),
+      };
+      const got = endPositions(tables, c)('0/10', 3, '0/18');
+      assert.deepEqual(got, encodePosition(want));
+      assert.deepEqual(decodePosition(got), want);
+    }
+  });
+
+  it('leaves the column baseline out of end positions once it passes MAX_COLS_BYTES', () => {
+    const wide = new Map([['t', Array.from({ length: 200 }, (_, i) => [`column_${i}`, 23] as const)]]);
+    const narrow = new Map([['t', [['id', 23] as const]]]);
+    const at = (c: typeof wide | typeof narrow) => decodePosition(endPositions(['t'], c)('0/10', 1, '0/18'));
+    assert.ok(JSON.stringify(Object.fromEntries(wide)).length > MAX_COLS_BYTES);
+    assert.equal('cols' in at(wide), false, 'a wide baseline is not carried');
+    assert.deepEqual((at(narrow) as { cols?: unknown }).cols, { t: [['id', 23]] });
   });
 
   it('writes each change position exactly as encodePosition does, and reads it back', () => {

@@ -32,8 +32,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, quoteIdent, resolveTables, type TableInfo } from './catalog.js';
 import { PgOutputDecoder, TupleKind, formatLsn, parseLsn, type RelationMessage, type TupleData } from './pgoutput.js';
 import { PgMetadata } from './metadata.js';
-import { cdcPositions, decodePosition, encodePosition, type CdcPosition, type Position } from './position.js';
+import {
+  cdcPositions,
+  columnSig,
+  decodePosition,
+  endPositions,
+  MAX_COLS_BYTES,
+  storedColumns,
+  type CdcPosition,
+  type ColumnSig,
+  type Position,
+} from './position.js';
 import { ReplicationConnection, type SlotInfo } from './replication.js';
+import { SchemaAttacher } from './schemas.js';
 import { SnapshotReader } from './snapshot.js';
 import { decodeText, loadTypeRegistry, type TypeRegistry } from './types.js';
 
@@ -62,8 +73,11 @@ interface Relation {
   readonly message: RelationMessage;
   /** Index in the relation's columns of each primary-key column. */
   readonly keyIdx: number[];
+  readonly sig: readonly ColumnSig[];
   /** Announced in the metadata of the next change of this table. */
   schemaChange: string | undefined;
+  /** `logrepl.withAvroSchema`: the metadata naming the key and payload schemas of these columns. */
+  readonly schemaMeta: Readonly<Record<string, string>> | undefined;
 }
 
 interface Tx {
@@ -107,6 +121,17 @@ export class PostgresSource implements Source {
   private retainedWalBytes: number | undefined;
   /** The last snapshot's progress, kept once it is done. */
   private snapshotProgress: SnapshotProgress[] | undefined;
+  /**
+   * Each captured table's columns as last seen (by collection): what a relation message is compared
+   * with when it is the table's first in this run. From the stored position, or from the catalog when
+   * the slot is created now; written into every position that completes a transaction.
+   */
+  private baseline = new Map<string, readonly ColumnSig[]>();
+  private warnedWideBaseline = false;
+  /** Builds the positions that complete a transaction; rebuilt when the baseline changes. */
+  private endPosition: ((lsn: string, seq: number, end: string) => Buffer) | undefined;
+  /** Registers the key and payload schemas of each table (`logrepl.withAvroSchema` with a registry). */
+  private schemas: SchemaAttacher | undefined;
 
   configure(config: Config, ctx: ConnectorContext): void {
     this.logger = ctx.logger;
@@ -124,6 +149,10 @@ export class PostgresSource implements Source {
       toastPlaceholder: config.string('logrepl.toast.placeholder'),
       stopOnSchemaChange: config.string('schemaChange') === 'stop',
     };
+    if (config.bool('logrepl.withAvroSchema')) {
+      if (ctx.schemaRegistry !== undefined) this.schemas = new SchemaAttacher(ctx.schemaRegistry, this.logger);
+      else this.logger.debug('postgres: no schema registry in this engine; records carry no schema subjects');
+    }
   }
 
   async onDeleted(config: Config): Promise<void> {
@@ -164,6 +193,8 @@ export class PostgresSource implements Source {
     if (slot?.active === true) slot = await this.takeOver(repl, slot);
     const stored: Position | undefined =
       position === null || position.length === 0 ? undefined : decodePosition(position);
+    this.endPosition = undefined;
+    this.baseline = new Map();
 
     if (stored === undefined) {
       let start: bigint;
@@ -173,6 +204,11 @@ export class PostgresSource implements Source {
         start = created.consistentPoint;
         exported = created.snapshotName;
         this.logger.info('postgres: created the replication slot', { slot: s.slot, lsn: formatLsn(start) });
+        // The slot starts now, so the catalog is the schema of everything it will stream.
+        for (const t of this.tables) {
+          const cols = t.columns.filter((c) => !c.generated).map((c) => columnSig(c.name, c.typeOid, c.typeMod));
+          this.baseline.set(t.collection, cols);
+        }
       } else {
         checkSlotUsable(slot);
         start = slot.confirmedFlush ?? 0n;
@@ -204,6 +240,8 @@ export class PostgresSource implements Source {
 
     const cdc = stored.m === 's' ? stored.cdc : stored;
     this.slotConfirmed = checkSlotAgainst(slot, s.slot, cdc);
+    const captured = new Set(this.collections);
+    for (const [table, cols] of storedColumns(cdc)) if (captured.has(table)) this.baseline.set(table, cols);
     if (stored.m === 's') {
       const done = new Set(stored.done);
       const rest = this.tables
@@ -272,6 +310,7 @@ export class PostgresSource implements Source {
   private snapshotCdc: CdcPosition | undefined;
   private snapshotPrefix = '';
   private snapshotTable: TableInfo | undefined;
+  private snapshotMeta: Readonly<Record<string, string>> | undefined;
 
   private async startSnapshot(
     tables: Array<{ table: TableInfo; after: readonly string[] | undefined }>,
@@ -309,11 +348,19 @@ export class PostgresSource implements Source {
           cdc: this.snapshotCdc,
         });
         this.snapshotPrefix = `${head.slice(0, -1)},"k":`;
+        this.snapshotMeta = await this.schemas?.metadata(
+          row.table.collection,
+          row.table.columns,
+          row.table.key,
+          this.types,
+        );
       }
+      const metadata: Record<string, string> = { [MetadataKey.Collection]: row.table.collection };
+      if (this.snapshotMeta !== undefined) Object.assign(metadata, this.snapshotMeta);
       out[i] = {
         position: Buffer.from(`${this.snapshotPrefix}${JSON.stringify(row.keyText)}}`),
         operation: Operation.Snapshot,
-        metadata: { [MetadataKey.Collection]: row.table.collection },
+        metadata,
         key: row.key,
         payload: { before: null, after: row.after },
       };
@@ -375,13 +422,18 @@ export class PostgresSource implements Source {
         const tx = this.tx;
         this.tx = undefined;
         if (tx === undefined || tx.skipThrough === Number.MAX_SAFE_INTEGER) return;
-        const position = encodePosition({
-          m: 'c',
-          lsn: tx.lsnText,
-          seq: tx.seq,
-          end: formatLsn(m.endLsn),
-          tables: this.collections,
-        });
+        if (this.endPosition === undefined) {
+          this.endPosition = endPositions(this.collections, this.baseline);
+          if (!this.warnedWideBaseline && JSON.stringify(Object.fromEntries(this.baseline)).length > MAX_COLS_BYTES) {
+            this.warnedWideBaseline = true;
+            this.logger.warn(
+              'postgres: the captured tables have too many columns to keep them in the position; column changes ' +
+                'made while the pipeline is stopped will not be announced (changes seen while running still are)',
+              { maxBytes: MAX_COLS_BYTES },
+            );
+          }
+        }
+        const position = this.endPosition(tx.lsnText, tx.seq, formatLsn(m.endLsn));
         this.commitEnds.set(position, m.endLsn);
         this.pending.push(positionOnlyRecord(position));
         return;
@@ -418,7 +470,13 @@ export class PostgresSource implements Source {
       .filter((oid) => oid >= FIRST_USER_OID && this.types?.get(oid) === undefined);
     if (unknown.length > 0) await this.loadTypes(unknown);
     const prev = this.relations.get(m.relationId);
-    const change = prev === undefined ? undefined : schemaChange(prev.message, m);
+    const sig = m.columns.map((c) => columnSig(c.name, c.typeOid, c.typeMod));
+    // The first message of a table in this run is compared with the baseline (the columns when the stored
+    // position was written), so a change made while the pipeline was stopped is announced too. A transaction
+    // delivered before (replayed up to the stored position) only brings the relation up to date.
+    const before = prev?.sig ?? this.baseline.get(table.collection);
+    const replayed = this.tx !== undefined && this.tx.skipThrough === Number.MAX_SAFE_INTEGER;
+    const change = before === undefined || replayed ? undefined : schemaChange(before, sig);
     if (change !== undefined) {
       const text = JSON.stringify(change);
       if (this.s.stopOnSchemaChange) {
@@ -432,10 +490,17 @@ export class PostgresSource implements Source {
     }
     const byName = new Map(m.columns.map((c, i) => [c.name, i]));
     const keyIdx = table.key.map((k) => byName.get(k)).filter((i): i is number => i !== undefined);
+    if (JSON.stringify(this.baseline.get(table.collection)) !== JSON.stringify(sig)) {
+      this.baseline.set(table.collection, sig);
+      this.endPosition = undefined;
+    }
+    const schemaMeta = await this.schemas?.metadata(table.collection, m.columns, table.key, this.types);
     this.relations.set(m.relationId, {
       table,
       message: m,
       keyIdx,
+      sig,
+      schemaMeta,
       schemaChange: change === undefined ? prev?.schemaChange : JSON.stringify({ table: table.collection, ...change }),
     });
   }
@@ -482,6 +547,7 @@ export class PostgresSource implements Source {
       [PgMetadata.TxSeq]: String(seq),
     };
     if (unchanged !== undefined) metadata[PgMetadata.ToastUnchanged] = unchanged.join(',');
+    if (rel.schemaMeta !== undefined) Object.assign(metadata, rel.schemaMeta);
     if (rel.schemaChange !== undefined) {
       metadata[PgMetadata.SchemaChange] = rel.schemaChange;
       rel.schemaChange = undefined;
@@ -717,17 +783,18 @@ interface SchemaChange {
   retyped?: Array<{ name: string; from: number; to: number }>;
 }
 
-function schemaChange(prev: RelationMessage, next: RelationMessage): SchemaChange | undefined {
-  const before = new Map(prev.columns.map((c) => [c.name, c]));
-  const after = new Map(next.columns.map((c) => [c.name, c]));
+function schemaChange(prev: readonly ColumnSig[], next: readonly ColumnSig[]): SchemaChange | undefined {
+  const before = new Map(prev.map((c) => [c[0], c]));
+  const after = new Set(next.map((c) => c[0]));
   const change: SchemaChange = {};
-  for (const c of next.columns) {
-    const old = before.get(c.name);
-    if (old === undefined) (change.added ??= []).push({ name: c.name, typeOid: c.typeOid });
-    else if (old.typeOid !== c.typeOid || old.typeMod !== c.typeMod) {
-      (change.retyped ??= []).push({ name: c.name, from: old.typeOid, to: c.typeOid });
+  for (const c of next) {
+    const [name, typeOid, typeMod = -1] = c;
+    const old = before.get(name);
+    if (old === undefined) (change.added ??= []).push({ name, typeOid });
+    else if (old[1] !== typeOid || (old[2] ?? -1) !== typeMod) {
+      (change.retyped ??= []).push({ name, from: old[1], to: typeOid });
     }
   }
-  for (const c of prev.columns) if (!after.has(c.name)) (change.dropped ??= []).push(c.name);
+  for (const c of prev) if (!after.has(c[0])) (change.dropped ??= []).push(c[0]);
   return Object.keys(change).length === 0 ? undefined : change;
 }

@@ -69,7 +69,8 @@ export const sourceParams: ParamSpecs = {
     type: 'bool',
     default: 'true',
     description:
-      "Accepted for Conduit compatibility. The record schema is always announced in metadata (see the connector's README).",
+      "Register each table's key and payload Avro schemas (subjects `<table>_key`, `<table>_payload`) in the engine's " +
+      'schema registry and name them on every record (`opencdc.key.schema.*`, `opencdc.payload.schema.*`).',
   },
   'logrepl.heartbeat.interval': {
     type: 'duration',

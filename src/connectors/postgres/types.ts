@@ -257,6 +257,53 @@ function decodeOther(typeOid: number, text: string, types: TypeRegistry | undefi
   return text;
 }
 
+/** An Avro type, as schema JSON. */
+export type AvroTypeJson = string | { readonly [k: string]: unknown } | readonly AvroTypeJson[];
+
+/**
+ * The Avro type of the values `decodeText` gives a column of this type, not null (the `logrepl.withAvroSchema`
+ * schemas). Floats may be the strings `NaN`, `Infinity`, `-Infinity`, so they are a union with string; dates,
+ * times, numerics and every type kept as text are strings; arrays are arrays of nullable elements.
+ */
+export function avroTypeOf(typeOid: number, types?: TypeRegistry): AvroTypeJson {
+  switch (typeOid) {
+    case BOOL:
+      return 'boolean';
+    case INT2:
+    case INT4:
+      return 'int';
+    case OID:
+    case XID:
+    case CID:
+    case INT8:
+    case XID8:
+      return 'long';
+    case FLOAT4:
+      return ['float', 'string'];
+    case FLOAT8:
+      return ['double', 'string'];
+    case BYTEA:
+      return 'bytes';
+    case UUID:
+      return { type: 'string', logicalType: 'uuid' };
+    case INT2VECTOR:
+    case OIDVECTOR:
+      return { type: 'array', items: typeOid === INT2VECTOR ? 'int' : 'long' };
+  }
+  const info = types?.get(typeOid);
+  if (info?.baseOid !== undefined && info.baseOid !== 0) return avroTypeOf(info.baseOid, types);
+  const elem =
+    BUILTIN_ARRAYS.get(typeOid) ??
+    (info?.elementOid !== undefined && info.elementOid !== 0 ? info.elementOid : undefined);
+  if (elem !== undefined) return { type: 'array', items: nullable(avroTypeOf(elem, types)) };
+  return 'string';
+}
+
+/** `T` or null: a union with null first (a union in a union is flattened, as Avro forbids nesting them). */
+export function nullable(t: AvroTypeJson): AvroTypeJson {
+  return ['null', ...(Array.isArray(t) ? t : [t])];
+}
+
 /** Digits of ±(2^53−1) have 16 characters; anything shorter (sign included) is a safe integer. */
 function decodeInt8(text: string): number | bigint {
   const n = Number(text);

@@ -23,6 +23,16 @@ interface Pipeline {
   processorIds?: string[];
   createdAt?: string;
   updatedAt?: string;
+  /** Extension field of the API's pipeline (v1SourceProgress): what each running source reports. */
+  sourceProgress?: SourceProgressJson[];
+}
+
+interface SourceProgressJson {
+  connectorId?: string;
+  plugin?: string;
+  lagBytes?: string;
+  lagRecords?: string;
+  snapshot?: Array<{ collection?: string; rows?: string; estimatedRows?: string; done?: boolean }>;
 }
 
 interface Connector {
@@ -170,6 +180,8 @@ async function describePipeline(ctx: Ctx): Promise<number> {
     if (connectors.length > 0) {
       human += `\n\nConnectors:\n${indent(connectorTable(connectors, false))}`;
     }
+    const snapshot = snapshotTable(p.sourceProgress ?? []);
+    if (snapshot !== undefined) human += `\n\nSnapshot:\n${indent(snapshot)}`;
   }
   return ctx.out.success(ctx.command, `pipeline ${p.id} is ${stateOf(p)}`, p, human);
 }
@@ -282,6 +294,30 @@ function stateOf(p: Pipeline): string {
   const status = enumName(p.state?.status, 'STATUS_');
   const reason = enumName(p.state?.stoppedReason, 'STOPPED_REASON_');
   return status === 'stopped' && reason !== '' && reason !== 'unspecified' ? `${status} (${reason})` : status;
+}
+
+/**
+ * One line per collection of each source's snapshot: rows read of the estimated rows, with the
+ * percentage, or "done". Undefined when no source reports a snapshot.
+ */
+function snapshotTable(sources: readonly SourceProgressJson[]): string | undefined {
+  const rows: string[][] = [];
+  for (const s of sources) {
+    for (const c of s.snapshot ?? []) {
+      rows.push([s.connectorId ?? '', c.collection ?? '', snapshotState(c)]);
+    }
+  }
+  return rows.length === 0 ? undefined : table(['CONNECTOR', 'COLLECTION', 'PROGRESS'], rows);
+}
+
+function snapshotState(c: { rows?: string; estimatedRows?: string; done?: boolean }): string {
+  const rows = Number(c.rows ?? 0);
+  const estimated = Number(c.estimatedRows ?? 0);
+  if (c.done === true) return `done (${rows.toLocaleString('en-US')} rows)`;
+  if (estimated <= 0) return `${rows.toLocaleString('en-US')} rows (no estimate)`;
+  // The estimate is the planner's: a table that grew can pass it before it is done.
+  const percent = Math.min(99, Math.floor((rows * 100) / estimated));
+  return `${rows.toLocaleString('en-US')} of ${estimated.toLocaleString('en-US')} rows (${percent}%)`;
 }
 
 function pipelineFields(p: Pipeline): string {
