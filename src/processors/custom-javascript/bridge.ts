@@ -30,6 +30,7 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
   const ObjectGetPrototypeOf = Object.getPrototypeOf;
   const ObjectSetPrototypeOf = Object.setPrototypeOf;
   const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+  const ObjectPrototype = Object.prototype;
   const ObjectPrototypeToString = Object.prototype.toString;
   const ObjectPrototypeHasOwn = Object.prototype.hasOwnProperty;
   const ReflectApply = Reflect.apply;
@@ -340,8 +341,13 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
   let meta = null;
   let metaAt = null;
 
+  // Metadata objects come from a constructor, not {}: V8 then sizes them for the keys they get (slack
+  // tracking), instead of growing a property store key by key. Their prototype is still Object.prototype.
+  function Metadata() {}
+  Metadata.prototype = ObjectPrototype;
+
   function metadataIn(i) {
-    const o = {};
+    const o = new Metadata();
     const end = metaAt[i + 1];
     for (let j = metaAt[i]; j < end; j += 2) {
       const k = meta[j];
@@ -840,7 +846,7 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
   }, true);
   define('__conduit_run__', () => {
     if (box.next === 0) {
-      origin.length = 0; // a new batch: forget the last one's arrays
+      // A new batch: origin keeps its length (no regrowth per batch); entries are written before they are read.
       w = box.wire;
       nw = 0;
       meta = box.meta;
@@ -854,6 +860,7 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
     } finally {
       if (box.next >= box.end) {
         arena = arenaBuffer = arenaW = pristine = pristineW = partAt = partLen = meta = metaAt = null;
+        for (let i = 5 * box.end - 1; i >= 0; i--) origin[i] = null; // the batch's arrays are not kept alive
       }
     }
   }, true);

@@ -81,7 +81,7 @@ interface Box {
   nbytes: number;
   /** The batch's metadata, flat: key, value, key, value … (strings), record i's from metaAt[i] to metaAt[i + 1]. */
   meta: string[];
-  metaAt: number[];
+  metaAt: Int32Array;
   /** The batch's raw bytes (see layout), as 32-bit words too, and where each field's part is. */
   pristine: Uint8Array;
   pristineW: Int32Array;
@@ -162,7 +162,7 @@ export class Sandbox {
       bytes: Object.create(null) as Box['bytes'],
       nbytes: 0,
       meta: [],
-      metaAt: [],
+      metaAt: NO_WORDS,
       pristine: NO_BYTES,
       pristineW: NO_WORDS,
       partAt: NO_WORDS,
@@ -204,7 +204,7 @@ export class Sandbox {
     box.end = n;
     box.next = 0;
     box.out = new Array<string | number | undefined>(n);
-    box.wire = [];
+    box.wire = this.wire;
     box.bytes = Object.create(null) as Box['bytes'];
     box.nbytes = 0;
     flattenMetadata(records, box);
@@ -251,10 +251,7 @@ export class Sandbox {
     } finally {
       box.input = null;
       box.out = [];
-      box.wire = [];
       box.bytes = Object.create(null) as Box['bytes'];
-      box.meta = [];
-      box.metaAt = [];
       box.pristine = NO_BYTES;
       box.pristineW = NO_WORDS;
     }
@@ -302,6 +299,12 @@ export class Sandbox {
   private at = 0;
 
   /**
+   * The wire, kept from batch to batch so that it does not grow again each time (what lies past this
+   * batch's results is never read).
+   */
+  private readonly wire: Wire = [];
+
+  /**
    * The record at `this.at` in the wire (see recordOut in bridge.ts), moving past it. `split`: one of several
    * records made from the input, which must not share its metadata object.
    */
@@ -321,14 +324,20 @@ export class Sandbox {
     const after = wire[at + 2] as WireData;
     const tagged = wire[at + 3] as number;
     this.at = at + 4;
-    return {
-      // The bridge says -1 when the script handed back the input's position unchanged: keep it, no copy.
-      position: pos === REUSE_POSITION ? input.position : this.bytes(pos),
-      operation,
-      metadata,
-      key: this.data(key, tagged, input),
-      payload: { before: this.data(before, tagged, input), after: this.data(after, tagged, input) },
-    };
+    // The bridge says -1 when the script handed back the input's position unchanged: keep it, no copy.
+    const position = pos === REUSE_POSITION ? input.position : this.bytes(pos);
+    const k = this.data(key, tagged, input);
+    const b = this.data(before, tagged, input);
+    const a = this.data(after, tagged, input);
+    if (split) return { position, operation, metadata, key: k, payload: { before: b, after: a } };
+    // The only record made from the input: the input itself becomes it (no new objects per record).
+    input.position = position;
+    input.operation = operation;
+    input.metadata = metadata;
+    input.key = k;
+    input.payload.before = b;
+    input.payload.after = a;
+    return input;
   }
 
   private data(d: WireData, tagged: number, input: OpenCDCRecord): OpenCDCRecord['key'] {
@@ -431,21 +440,23 @@ function measure(v: unknown, s: number, at: Int32Array, len: Int32Array, total: 
  * a host object even from a record whose metadata broke its type.
  */
 function flattenMetadata(records: readonly OpenCDCRecord[], box: Box): void {
-  const meta: string[] = [];
-  const at = new Array<number>(records.length + 1);
+  // The arrays are kept from batch to batch (no regrowth); what lies past this batch's part is never read.
+  const meta = box.meta;
+  if (box.metaAt.length < records.length + 1) box.metaAt = new Int32Array(2 * records.length + 1);
+  const at = box.metaAt;
+  let j = 0;
   for (let i = 0; i < records.length; i++) {
-    at[i] = meta.length;
+    at[i] = j;
     const md = (records[i] as OpenCDCRecord).metadata as Record<string, unknown> | null | undefined;
     if (md === null || md === undefined) continue;
     // for-in, not Object.keys (no array per record): metadata is a plain object, nothing enumerable inherited.
     for (const k in md) {
       const v = md[k];
-      meta.push(k, typeof v === 'string' ? v : String(v));
+      meta[j++] = k;
+      meta[j++] = typeof v === 'string' ? v : String(v);
     }
   }
-  at[records.length] = meta.length;
-  box.meta = meta;
-  box.metaAt = at;
+  at[records.length] = j;
 }
 
 /** Sets a metadata key (`__proto__` as an own key). */
