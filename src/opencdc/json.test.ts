@@ -7,6 +7,7 @@ import {
   encodeRecord,
   encodeRecordInto,
   encodeValue,
+  encodeValueBytes,
   GoStruct,
   quote,
   RecordDecodeError,
@@ -337,6 +338,63 @@ function into(r: OpenCDCRecord, opts?: Parameters<typeof encodeRecord>[1], pad =
 
 const utf8Of = (r: OpenCDCRecord, opts?: Parameters<typeof encodeRecord>[1]): Buffer =>
   Buffer.from(encodeRecord(r, opts), 'utf8');
+
+describe('encodeValueBytes', () => {
+  const str = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 10 }),
+    fc.string({ unit: fc.constantFrom('a', '"', '\\', 'é', '\u2028', '😀'), maxLength: 6 }),
+    fc.constantFrom('__proto__', 'constructor', '', 'a.b'),
+  );
+  const value = fc.oneof(
+    fc.constant(undefined),
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    fc.double({ noDefaultInfinity: true }),
+    str,
+    fc.date({ min: new Date(0), max: new Date(4102444800000), noInvalidDate: true }),
+    fc.uint8Array({ maxLength: 20 }),
+    fc.dictionary(str, fc.oneof(fc.integer(), str), { maxKeys: 3 }),
+  );
+  const bytesOf = (v: unknown): Buffer | Error => {
+    try {
+      return Buffer.from(encodeValue(v), 'utf8');
+    } catch (e) {
+      return e as Error;
+    }
+  };
+
+  it('writes the bytes of encodeValue, before and after a shape is compiled (property)', () => {
+    // Objects of one key set, 100 of them: the byte encoder compiles an encoder for a shape it sees often, and
+    // the first field written (the one after `{`) moves as values are undefined or not.
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(str, { maxLength: 7 }),
+        fc.array(value, { minLength: 1, maxLength: 9 }),
+        (keys, vals) => {
+          for (let i = 0; i < 100; i++) {
+            const o = Object.fromEntries(keys.map((k, j) => [k, vals[(i * 7 + j) % vals.length]]));
+            const want = bytesOf(o);
+            if (want instanceof Error) assert.throws(() => encodeValueBytes(o), { message: want.message });
+            else assert.deepEqual(encodeValueBytes(o), want);
+          }
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it('hands out values that stay as written while later ones are encoded (property)', () => {
+    // Small values are pieces of a shared slab and large ones are copied out: none may overlap another.
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 5000 }), { minLength: 1, maxLength: 60 }), (sizes) => {
+        const outs = sizes.map((n, i) => encodeValueBytes({ i, s: 'x'.repeat(n) }));
+        sizes.forEach((n, i) => assert.deepEqual(outs[i], Buffer.from(`{"i":${i},"s":"${'x'.repeat(n)}"}`)));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
 
 describe('encodeRecordInto (the byte encoder)', () => {
   // Every kind of value, including what the fast paths do not take: escapes,

@@ -315,6 +315,10 @@ interface Shape {
   /** `firsts` and `nexts` as UTF-8, made on first use by the byte encoder. */
   firstBytes: Buffer[] | undefined;
   nextBytes: Buffer[] | undefined;
+  /** Objects of this shape the byte encoder wrote; at COMPILE_AFTER it compiles `encode`. */
+  uses: number;
+  /** The byte encoder for objects of this shape, compiled for it (see compileShape). */
+  encode: ((o: Readonly<Record<string, unknown>>, path: string) => void) | undefined;
 }
 
 // Records from one source share their key sets, usually in one insertion
@@ -336,6 +340,8 @@ const EMPTY_SHAPE: Shape = {
   mdOffsets: undefined,
   firstBytes: [],
   nextBytes: [],
+  uses: 0,
+  encode: undefined,
 };
 
 // The shape last found for metadata, and for an object: the next one is most
@@ -391,6 +397,8 @@ function shapeOf(o: object): Shape {
     mdOffsets: undefined,
     firstBytes: undefined,
     nextBytes: undefined,
+    uses: 0,
+    encode: undefined,
   };
   // Objects with many keys are rarely repeated shapes; keep the cache cheap to scan.
   if (n <= 256) {
@@ -592,22 +600,43 @@ export function encodeRecordInto(record: OpenCDCRecord, sink: ByteSink, opts?: E
 
 const EMPTY_BUF = Buffer.alloc(0);
 
-/** Where {@link encodeValueBytes} writes before copying out (it grows with the largest value). */
+/**
+ * Where {@link encodeValueBytes} writes: each result is a piece of it, as Node's own pool hands out small
+ * Buffers (so a value's bytes are written once and not copied; a piece keeps at most its 8 KiB slab alive).
+ */
+const SLAB_BYTES = 8 * 1024;
+let slab: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabOff = 0;
+/** The length of the last value encoded: values of over a quarter slab are written apart and copied out. */
+let lastValueLength = 0;
+/** Where values too large for the slab are written before they are copied out (it grows with the largest). */
 let valueScratch: Buffer = Buffer.allocUnsafe(16 * 1024);
 
 /**
  * Exactly the UTF-8 bytes of {@link encodeValue}'s text, written as bytes as it
- * goes (no string to build and convert). Small results come from Node's
- * buffer pool, like `Buffer.from(text)`.
+ * goes (no string to build and convert).
  */
 export function encodeValueBytes(v: unknown): Buffer {
-  ob = valueScratch;
-  oo = 0;
+  const large = lastValueLength > SLAB_BYTES / 4;
+  if (!large && slab.length - slabOff < 2 * lastValueLength + 64) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabOff = 0;
+  }
+  const start = large ? 0 : slabOff;
+  ob = large ? valueScratch : slab;
+  oo = start;
   try {
     valueInto(v, '');
-    valueScratch = ob;
-    const out = Buffer.allocUnsafe(oo);
-    ob.copy(out, 0, 0, oo);
+    lastValueLength = oo - start;
+    if (ob === slab) {
+      slabOff = (oo + 7) & ~7;
+      return Buffer.from(slab.buffer, slab.byteOffset + start, oo - start);
+    }
+    // Written apart, or larger than what was left of the slab: reserve() moved the bytes to a bigger buffer
+    // (the slab's own bytes are untouched, and the next value starts where this one did).
+    if (large) valueScratch = ob;
+    const out = Buffer.allocUnsafe(oo - start);
+    ob.copy(out, 0, start, oo);
     return out;
   } finally {
     ob = EMPTY_BUF;
@@ -909,6 +938,11 @@ function arrayInto(a: readonly unknown[], path: string): void {
 function objectInto(o: Readonly<Record<string, unknown>>, path: string): void {
   let shape = objectHint;
   if (!hasKeys(o, shape.keys)) objectHint = shape = shapeOf(o);
+  const encode = shape.encode ?? (++shape.uses === COMPILE_AFTER ? compileShape(shape) : undefined);
+  if (encode !== undefined) {
+    encode(o, path);
+    return;
+  }
   const keys = shape.sorted;
   let firsts = shape.firstBytes;
   let nexts = shape.nextBytes;
@@ -933,6 +967,74 @@ function objectInto(o: Readonly<Record<string, unknown>>, path: string): void {
     reserve(1);
     ob[oo++] = 0x7d;
   }
+}
+
+/** Objects of one shape the byte encoder writes before it compiles an encoder for that shape. */
+const COMPILE_AFTER = 64;
+
+/**
+ * An encoder for objects of `shape`, the same bytes as objectInto's loop: each field read by its name (an
+ * inline cache per field, where the loop's `o[k]` with a new key each time is a megamorphic lookup) and
+ * strings, numbers and booleans written without the dispatch of valueInto. Compiled once the shape is seen
+ * COMPILE_AFTER times (records of a source share a few shapes); a shape with no keys, or a key that a
+ * property name cannot hold as written, keeps the loop.
+ */
+function compileShape(shape: Shape): Shape['encode'] {
+  const keys = shape.sorted;
+  const n = keys.length;
+  if (n === 0 || n > 1024) return undefined;
+  const firsts = shape.firsts.map((k) => Buffer.from(k, 'utf8'));
+  const nexts = shape.nexts.map((k) => Buffer.from(k, 'utf8'));
+  const lines: string[] = ['let first = true;', 'let v;'];
+  for (let i = 0; i < n; i++) {
+    // A JSON string is a JavaScript string literal: the key cannot break out of it.
+    const name = JSON.stringify(keys[i]);
+    lines.push(
+      `v = o[${name}];`,
+      'if (v !== undefined) {',
+      `  putConst(first ? F[${i}] : N[${i}]);`,
+      '  first = false;',
+      "  if (typeof v === 'string') stringInto(v);",
+      `  else if (typeof v === 'number') numberInto(v, path === '' ? ${name} : path + '.' + ${name});`,
+      "  else if (typeof v === 'boolean') putConst(v ? TRUE : FALSE);",
+      `  else valueInto(v, path === '' ? ${name} : path + '.' + ${name});`,
+      '}',
+    );
+  }
+  lines.push('if (first) putConst(EMPTY);', 'else closeObject();');
+  // Generated from the shape's keys only, each as a JSON string literal (see above); never from values.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const factory = new Function(
+    'F',
+    'N',
+    'putConst',
+    'stringInto',
+    'numberInto',
+    'valueInto',
+    'closeObject',
+    'TRUE',
+    'FALSE',
+    'EMPTY',
+    `return function encodeShape(o, path) {\n${lines.join('\n')}\n};`,
+  ) as (...deps: unknown[]) => NonNullable<Shape['encode']>;
+  shape.encode = factory(
+    firsts,
+    nexts,
+    putConst,
+    stringInto,
+    numberInto,
+    valueInto,
+    closeObject,
+    B_TRUE,
+    B_FALSE,
+    B_EMPTY_OBJECT,
+  );
+  return shape.encode;
+}
+
+function closeObject(): void {
+  reserve(1);
+  ob[oo++] = 0x7d;
 }
 
 // ---------------------------------------------------------------------------
