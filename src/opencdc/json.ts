@@ -692,6 +692,10 @@ function putText(s: string): void {
   oo += ob.write(s, oo, 'utf8');
 }
 
+/** 1 for the ASCII characters a JSON string holds as they are: printable, other than " \\ < > &. */
+const PLAIN_ASCII = new Uint8Array(128);
+for (let c = 0x20; c < 0x7f; c++) PLAIN_ASCII[c] = c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26 ? 0 : 1;
+
 /** A string as {@link quote} writes it: plain ASCII byte by byte, anything else through `quote`. */
 function stringInto(s: string): void {
   const n = s.length;
@@ -702,7 +706,7 @@ function stringInto(s: string): void {
   out[start] = 0x22;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26) {
+    if (c < 0x80 && PLAIN_ASCII[c] === 1) {
       out[o++] = c;
       continue;
     }
