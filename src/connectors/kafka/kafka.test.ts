@@ -282,6 +282,29 @@ describe('kafka destination', () => {
     }
   });
 
+  it('keeps what earlier writes sent when the next write reuses their value buffer', async () => {
+    const topic = await createTopic();
+    // Big values first, then smaller ones: the later writes overwrite the bytes the first one's values were in.
+    const batch = (w: number, n: number, width: number) =>
+      sampleRecords(w * 100, n).map((r, i) => ({
+        ...r,
+        payload: { before: null, after: { w, i, fill: String.fromCharCode(97 + w).repeat(width) } },
+      }));
+    const writes = [batch(0, 300, 2000), batch(1, 200, 10), batch(2, 50, 500)];
+    const dst = await configuredDestination(kafkaPlugin, { servers, topic });
+    await dst.open();
+    try {
+      for (const records of writes) assert.equal(await dst.write(records), undefined);
+    } finally {
+      await dst.teardown();
+    }
+    const got = (await readTopic(topic, 550)).map((r) => JSON.parse(text(r.payload.after)).payload.after);
+    assert.deepEqual(
+      got,
+      writes.flat().map((r) => r.payload.after),
+    );
+  });
+
   it('fails a record whose topic template gives nothing, and writes the others', async () => {
     const topic = await createTopic();
     const dst = await configuredDestination(kafkaPlugin, {

@@ -17,8 +17,14 @@ import type pg from 'pg';
 import { connect } from './catalog.js';
 import { decodeCopyData, encodeStandbyStatus, formatLsn, parseLsn } from './pgoutput.js';
 
-const HIGH_WATER = 4 << 20;
-const LOW_WATER = 1 << 20;
+/**
+ * Queued pgoutput bytes past which the socket is paused, and below which it resumes. The server is
+ * faster than us, so the queue sits at the high-water mark: each message lives in it long enough to
+ * be promoted to V8's old generation, with its Buffer freed only by a mark-compact. 1 MiB (about
+ * 10,000 inserts) keeps the CDC peak RSS 15 MB lower than 4 MiB did, at the same records/s.
+ */
+const HIGH_WATER = 1 << 20;
+const LOW_WATER = 256 << 10;
 /** Taken messages at the front of the queue past which it is compacted. */
 const COMPACT_AT = 1024;
 /** Status updates go out at least this often, well inside wal_sender_timeout (60 s by default). */

