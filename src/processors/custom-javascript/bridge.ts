@@ -628,28 +628,34 @@ export const BRIDGE_SOURCE = String.raw`(function install(host, box) {
    */
   function metadataDelta(m, i) {
     if (i < 0 || m !== origin[5 * i + 4] || m === null || typeof m !== 'object') return false;
+    // for-in lists the same keys as Object.keys, without an array per record, as long as nothing enumerable is
+    // inherited: m's prototype is still Object.prototype and the script added nothing enumerable to it.
+    if (ObjectGetPrototypeOf(m) !== ObjectPrototype) return false;
+    for (const k in PROBE) return false;
     const from = metaAt[i];
     const given = (metaAt[i + 1] - from) >> 1;
-    const ks = ObjectKeys(m);
-    if (ks.length < given) return false;
     w[nw++] = 0;
     const at = nw;
     w[nw++] = 0;
     let count = 0;
-    for (let j = 0; j < ks.length; j++) {
-      const k = ks[j];
+    let j = 0;
+    for (const k in m) {
       const v = m[k];
       if (j < given) {
         if (k !== meta[from + 2 * j] || v === undefined) return false;
-        if (v === meta[from + 2 * j + 1]) continue;
+        j++;
+        if (v === meta[from + 2 * j - 1]) continue;
       } else if (v === undefined) continue;
       w[nw++] = k;
       w[nw++] = metadataValue(k, v);
       count++;
     }
+    if (j < given) return false;
     w[at] = count;
     return true;
   }
+  /** An empty object of this realm: for-in over it lists what Object.prototype holds enumerable (normally nothing). */
+  const PROBE = {};
 
   /** Data into the wire: null, a bytes index, or structured data as JSON text. */
   function dataWire(d, path) {

@@ -379,6 +379,18 @@ describe('custom.javascript: bytes handed back unchanged', () => {
     assert.equal(ra?.payload.after, a.payload.after, 'After itself is unchanged: kept');
   });
 
+  it('metadata: keys a script makes enumerable through a prototype are not taken as metadata', async () => {
+    // The bridge lists metadata keys with for-in when nothing enumerable is inherited; these scripts make something so.
+    const md = () => ({ keep: 'k', change: 'c' });
+    for (const script of [
+      'function process(rec) { Object.prototype.injected = "x"; rec.Metadata.change = "7"; return rec; }',
+      'function process(rec) { Object.setPrototypeOf(rec.Metadata, { inherited: "y" }); rec.Metadata.change = "7"; return rec; }',
+    ]) {
+      const out = asRecord(await one(script, rec({ metadata: md() })));
+      assert.deepEqual({ ...out.metadata }, { keep: 'k', change: '7' }, script);
+    }
+  });
+
   it('metadata: keys added, changed and deleted, and a __proto__ key, come back as the script left them', async () => {
     const md = () => ({ keep: 'k', change: 'c', drop: 'd' });
     const added = asRecord(
