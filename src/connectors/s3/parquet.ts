@@ -80,11 +80,11 @@ export function recordsToParquet(records: readonly OpenCDCRecord[]): {
 }
 
 /**
- * A column of strings. When a dictionary would not pay (the writer's rule: it must at least halve the
- * plain size), the values go to the writer as UTF-8 views into one buffer with PLAIN encoding: left to
- * itself, the writer would build and discard a dictionary, then encode every value into a buffer of
- * its own (a TextEncoder call and an allocation per value): most of the time of a batch of short,
- * varied strings.
+ * A column of strings, with its encoding chosen here (the writer's rule: a dictionary must at least halve
+ * the plain size). Left to choose, the writer samples, and when it turns the dictionary down it encodes
+ * every string into a buffer of its own (a TextEncoder call and an allocation per value): most of the
+ * time of a batch of short strings. So: a dictionary, forced, built from the strings (only the distinct
+ * ones are encoded); or PLAIN, with the values as UTF-8 views into one buffer.
  */
 function stringColumn(name: string, values: readonly (string | null)[]): ColumnSource {
   let plainBytes = 0;
@@ -103,18 +103,36 @@ function stringColumn(name: string, values: readonly (string | null)[]): ColumnS
     if (2 * dictionaryBytes > plainBytes) break; // cannot pay any more
   }
   const indexBytes = Math.ceil((count * Math.ceil(Math.log2(Math.max(2, distinct.size)))) / 8);
-  if (2 * (dictionaryBytes + indexBytes) <= plainBytes) return { name, type: 'STRING', data: values as string[] };
-  return { name, type: 'STRING', data: utf8Column(values), encoding: 'PLAIN' };
+  if (2 * (dictionaryBytes + indexBytes) <= plainBytes) {
+    return { name, type: 'STRING', data: utf8Column(values, true), encoding: 'RLE_DICTIONARY' };
+  }
+  return { name, type: 'STRING', data: utf8Column(values, false), encoding: 'PLAIN' };
 }
 
-/** The UTF-8 bytes of strings, as views into one buffer (one allocation instead of one per value). */
-function utf8Column(values: readonly (string | null)[]): (Uint8Array | null)[] {
+/**
+ * The UTF-8 bytes of strings, as views into one buffer (one allocation instead of one per value). With
+ * `dedupe`, equal strings share one view: the writer's dictionary then finds a repeat by identity, without
+ * hashing its bytes.
+ */
+function utf8Column(values: readonly (string | null)[], dedupe: boolean): (Uint8Array | null)[] {
   let bound = 0;
   for (const s of values) if (s !== null) bound += s.length * 3;
   const slab = Buffer.allocUnsafe(bound);
   let off = 0;
+  const seen = dedupe ? new Map<string, Uint8Array>() : undefined;
   return values.map((s) => {
     if (s === null) return null;
+    if (seen !== undefined) {
+      const known = seen.get(s);
+      if (known !== undefined) return known;
+      const view = utf8Into(s);
+      seen.set(s, view);
+      return view;
+    }
+    return utf8Into(s);
+  });
+
+  function utf8Into(s: string): Uint8Array {
     const start = off;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
@@ -125,7 +143,7 @@ function utf8Column(values: readonly (string | null)[]): (Uint8Array | null)[] {
       slab[off++] = c;
     }
     return slab.subarray(start, off);
-  });
+  }
 }
 
 function typeOf(v: StructuredValue): FieldType | undefined {
