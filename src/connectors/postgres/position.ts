@@ -87,19 +87,19 @@ export const MAX_COLS_BYTES = 2048;
  * The positions that complete a transaction, `encodePosition({m: 'c', lsn, seq, end, tables, cols})` byte
  * for byte, with the tables and columns serialised once (they change rarely, transactions are many).
  */
-export function endPositions(
-  tables: readonly string[],
-  cols: ReadonlyMap<string, readonly ColumnSig[]>,
-): (lsn: string, seq: number, end: string) => Buffer {
+export function endPositions(tables: readonly string[], cols: ReadonlyMap<string, readonly ColumnSig[]>): EndPositions {
   // Every transaction's last record carries this: past MAX_COLS_BYTES of columns (a wide schema, in
   // one-row transactions, would make positions larger than rows) the baseline is left out.
   const colsJson = cols.size === 0 ? '' : JSON.stringify(Object.fromEntries(cols));
-  const tail =
-    `,"tables":${JSON.stringify(tables)}` +
-    (colsJson === '' || colsJson.length > MAX_COLS_BYTES ? '}' : `,"cols":${colsJson}}`);
-  return (lsn, seq, end) =>
+  const tooWide = colsJson.length > MAX_COLS_BYTES;
+  const tail = `,"tables":${JSON.stringify(tables)}` + (colsJson === '' || tooWide ? '}' : `,"cols":${colsJson}}`);
+  const build = (lsn: string, seq: number, end: string): Buffer =>
     Buffer.from(`{"m":"c","lsn":${JSON.stringify(lsn)},"seq":${seq},"end":${JSON.stringify(end)}${tail}`, 'utf8');
+  return Object.assign(build, { baselineLeftOut: tooWide });
 }
+
+/** Builds the position that completes a transaction; `baselineLeftOut` when the columns were too wide to carry. */
+export type EndPositions = ((lsn: string, seq: number, end: string) => Buffer) & { readonly baselineLeftOut: boolean };
 
 export function decodePosition(raw: Uint8Array): Position {
   let p: unknown;

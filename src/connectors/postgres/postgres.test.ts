@@ -892,6 +892,8 @@ describe('postgres source: resuming at a stored position', () => {
     const at = (c: typeof wide | typeof narrow) => decodePosition(endPositions(['t'], c)('0/10', 1, '0/18'));
     assert.ok(JSON.stringify(Object.fromEntries(wide)).length > MAX_COLS_BYTES);
     assert.equal('cols' in at(wide), false, 'a wide baseline is not carried');
+    assert.equal(endPositions(['t'], wide).baselineLeftOut, true, 'and says so (the source warns)');
+    assert.equal(endPositions(['t'], narrow).baselineLeftOut, false);
     assert.deepEqual((at(narrow) as { cols?: unknown }).cols, { t: [['id', 23]] });
   });
 

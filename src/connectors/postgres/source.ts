@@ -37,6 +37,7 @@ import {
   columnSig,
   decodePosition,
   endPositions,
+  type EndPositions,
   MAX_COLS_BYTES,
   storedColumns,
   type CdcPosition,
@@ -129,7 +130,7 @@ export class PostgresSource implements Source {
   private baseline = new Map<string, readonly ColumnSig[]>();
   private warnedWideBaseline = false;
   /** Builds the positions that complete a transaction; rebuilt when the baseline changes. */
-  private endPosition: ((lsn: string, seq: number, end: string) => Buffer) | undefined;
+  private endPosition: EndPositions | undefined;
   /** Registers the key and payload schemas of each table (`logrepl.withAvroSchema` with a registry). */
   private schemas: SchemaAttacher | undefined;
 
@@ -424,7 +425,7 @@ export class PostgresSource implements Source {
         if (tx === undefined || tx.skipThrough === Number.MAX_SAFE_INTEGER) return;
         if (this.endPosition === undefined) {
           this.endPosition = endPositions(this.collections, this.baseline);
-          if (!this.warnedWideBaseline && JSON.stringify(Object.fromEntries(this.baseline)).length > MAX_COLS_BYTES) {
+          if (!this.warnedWideBaseline && this.endPosition.baselineLeftOut) {
             this.warnedWideBaseline = true;
             this.logger.warn(
               'postgres: the captured tables have too many columns to keep them in the position; column changes ' +
