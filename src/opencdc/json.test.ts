@@ -350,8 +350,11 @@ describe('encodeValueBytes', () => {
     fc.constant(null),
     fc.boolean(),
     fc.integer(),
+    // The edges of the compiled encoder's small-integer path (digit counts, 2^31) and of its short strings.
+    fc.constantFrom(1, 9, 10, 99, 100, 999_999_999, 1e9, 2 ** 31 - 1, 2 ** 31, -1, 0, -0, 1.5),
     fc.double({ noDefaultInfinity: true }),
     str,
+    fc.string({ unit: 'grapheme-ascii', minLength: 62, maxLength: 68 }),
     fc.date({ min: new Date(0), max: new Date(4102444800000), noInvalidDate: true }),
     fc.uint8Array({ maxLength: 20 }),
     fc.dictionary(str, fc.oneof(fc.integer(), str), { maxKeys: 3 }),

@@ -981,42 +981,65 @@ const COMPILE_AFTER = 64;
 
 /**
  * An encoder for objects of `shape`, the same bytes as objectInto's loop: each field read by its name (an
- * inline cache per field, where the loop's `o[k]` with a new key each time is a megamorphic lookup) and
- * strings, numbers and booleans written without the dispatch of valueInto. Compiled once the shape is seen
- * COMPILE_AFTER times (records of a source share a few shapes); a shape with no keys, or a key that a
- * property name cannot hold as written, keeps the loop.
+ * inline cache per field, where the loop's `o[k]` with a new key each time is a megamorphic lookup), the
+ * key's bytes stored one by one (constants in the code), and short plain-ASCII strings and small integers
+ * written in place; anything else goes through the loop's own functions. The buffer and offset live in
+ * locals and are handed back (`setOff`) before any call that writes, and read again after it. Compiled once
+ * the shape is seen COMPILE_AFTER times (records of a source share a few shapes); a shape with no keys, or
+ * too many, keeps the loop.
  */
 function compileShape(shape: Shape): Shape['encode'] {
   const keys = shape.sorted;
   const n = keys.length;
   if (n === 0 || n > 1024) return undefined;
-  const firsts = shape.firsts.map((k) => Buffer.from(k, 'utf8'));
   const nexts = shape.nexts.map((k) => Buffer.from(k, 'utf8'));
-  const lines: string[] = ['let first = true;', 'let v;'];
+  const lines: string[] = ['let out = getBuf(), p = getOff(), v, r, first = true;'];
   for (let i = 0; i < n; i++) {
     // A JSON string is a JavaScript string literal: the key cannot break out of it.
     const name = JSON.stringify(keys[i]);
+    const key = nexts[i] as Buffer; // `,"name":`; the first field written opens the object instead
+    const len = key.length;
+    const stores = ['out[p] = first ? 123 : 44;'];
+    if (len <= 40) for (let b = 1; b < len; b++) stores.push(`out[p + ${b}] = ${key[b] as number};`);
+    else stores.push(`K[${i}].copy(out, p + 1, 1);`);
+    const at = `path === '' ? ${name} : path + '.' + ${name}`;
     lines.push(
       `v = o[${name}];`,
       'if (v !== undefined) {',
-      `  putConst(first ? F[${i}] : N[${i}]);`,
+      // Room for the key and a short string (or a small integer) after it.
+      `  if (p + ${len + SHORT_STRING + 2} > out.length) { setOff(p); reserve(${len + SHORT_STRING + 2}); out = getBuf(); }`,
+      `  ${stores.join(' ')}`,
+      `  p += ${len};`,
       '  first = false;',
-      "  if (typeof v === 'string') stringInto(v);",
-      `  else if (typeof v === 'number') numberInto(v, path === '' ? ${name} : path + '.' + ${name});`,
-      "  else if (typeof v === 'boolean') putConst(v ? TRUE : FALSE);",
-      `  else valueInto(v, path === '' ? ${name} : path + '.' + ${name});`,
+      `  if (typeof v === 'string' && v.length <= ${SHORT_STRING}) {`,
+      '    r = plainAt(out, p, v);',
+      '    if (r < 0) { setOff(p); stringInto(v); out = getBuf(); p = getOff(); } else p = r;',
+      "  } else if (typeof v === 'number' && v >= 1 && v <= 2147483647 && (v | 0) === v) {",
+      '    p = smallIntAt(out, p, v);',
+      '  } else {',
+      '    setOff(p);',
+      "    if (typeof v === 'string') stringInto(v);",
+      "    else if (typeof v === 'boolean') putConst(v ? TRUE : FALSE);",
+      `    else valueInto(v, ${at});`,
+      '    out = getBuf(); p = getOff();',
+      '  }',
       '}',
     );
   }
-  lines.push('if (first) putConst(EMPTY);', 'else closeObject();');
-  // Generated from the shape's keys only, each as a JSON string literal (see above); never from values.
+  lines.push('setOff(p);', 'if (first) putConst(EMPTY);', 'else closeObject();');
+  // Generated from the shape's keys (each as a JSON string literal, see above) and their bytes as numbers;
+  // never from values.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const factory = new Function(
-    'F',
-    'N',
+    'K',
+    'getBuf',
+    'getOff',
+    'setOff',
+    'reserve',
+    'plainAt',
+    'smallIntAt',
     'putConst',
     'stringInto',
-    'numberInto',
     'valueInto',
     'closeObject',
     'TRUE',
@@ -1025,11 +1048,15 @@ function compileShape(shape: Shape): Shape['encode'] {
     `return function encodeShape(o, path) {\n${lines.join('\n')}\n};`,
   ) as (...deps: unknown[]) => NonNullable<Shape['encode']>;
   shape.encode = factory(
-    firsts,
     nexts,
+    getBuf,
+    getOff,
+    setOff,
+    reserve,
+    plainAt,
+    smallIntAt,
     putConst,
     stringInto,
-    numberInto,
     valueInto,
     closeObject,
     B_TRUE,
@@ -1037,6 +1064,44 @@ function compileShape(shape: Shape): Shape['encode'] {
     B_EMPTY_OBJECT,
   );
   return shape.encode;
+}
+
+/** Strings up to this length are tried as plain ASCII in place by a compiled shape encoder. */
+const SHORT_STRING = 64;
+
+const getBuf = (): Buffer => ob;
+const getOff = (): number => oo;
+const setOff = (p: number): void => {
+  oo = p;
+};
+
+/**
+ * `s` quoted at `out[p]` if it is plain ASCII (the capacity is the caller's: length + 2), and the offset after
+ * it; -1 if it needs escaping or is not ASCII (the bytes written are then garbage past the caller's offset).
+ */
+function plainAt(out: Buffer, p: number, s: string): number {
+  const n = s.length;
+  out[p++] = 0x22;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80 || PLAIN_ASCII[c] === 0) return -1;
+    out[p++] = c;
+  }
+  out[p] = 0x22;
+  return p + 1;
+}
+
+/** An integer in [1, 2^31) at `out[p]` (capacity 10 is the caller's), and the offset after it. */
+function smallIntAt(out: Buffer, p: number, v: number): number {
+  let digits = 1;
+  for (let t = 10; t <= v; t *= 10) digits++;
+  let o = p + digits;
+  do {
+    const q = (v / 10) | 0;
+    out[--o] = 0x30 + (v - q * 10);
+    v = q;
+  } while (v > 0);
+  return p + digits;
 }
 
 function closeObject(): void {
