@@ -141,6 +141,24 @@ describe('generator source', () => {
     const [c] = await readN(more, 1);
     await more.teardown();
     assert.ok(WORDS.includes((c?.payload.after as StructuredData)['f0'] as string), 'no record shares a payload');
+    // Without a __proto__ field the payload is built by a compiled object literal: the same keys and types.
+    const odd = await open({
+      'format.type': 'structured',
+      'format.options.10': 'bool',
+      'format.options.2': 'int',
+      'format.options.a"b': 'time',
+      'format.options.x\\y': 'string',
+      'format.options.d': 'duration',
+    });
+    const [e] = await readN(odd, 1);
+    await odd.teardown();
+    const o = e?.payload.after as StructuredData;
+    assert.deepEqual(Object.keys(o), ['2', '10', 'a"b', 'd', 'x\\y']);
+    assert.equal(Object.getPrototypeOf(o), Object.prototype);
+    assert.equal(typeof o['10'], 'boolean');
+    assert.ok(Number.isSafeInteger(o['2']) && Number.isSafeInteger(o['d']));
+    assert.ok(o['a"b'] instanceof Date);
+    assert.ok(WORDS.includes(o['x\\y'] as string));
   });
 
   it('raw: the JSON of the structured fields, as bytes', async () => {

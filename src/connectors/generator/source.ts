@@ -59,6 +59,8 @@ interface Compiled {
   readonly codes: number[];
   /** Every field, set to null (parsed from JSON, so V8 gives it a fast layout). */
   readonly template: StructuredData;
+  /** Builds one structured payload as an object literal (see compileStructured); undefined: the loop does. */
+  readonly make: ((gen: GeneratorSource, nowMs: number) => StructuredData) | undefined;
   readonly ops: Operation[];
   file: Buffer | undefined;
   readonly path: string;
@@ -128,6 +130,7 @@ export class GeneratorSource implements Source {
         jsonKeys: p.fields.map((f, i) => `${i === 0 ? '{' : ','}${JSON.stringify(f)}:`),
         codes: p.types.map((t) => TYPE_CODE[t]),
         template: JSON.parse(`{${p.fields.map((f) => `${JSON.stringify(f)}:null`).join(',')}}`) as StructuredData,
+        make: p.format === 'structured' ? compileStructured(p.fields, p.types) : undefined,
         ops: [...p.operations],
         file,
         path: p.path,
@@ -190,7 +193,8 @@ export class GeneratorSource implements Source {
     this.gens = [];
   }
 
-  private rnd(): number {
+  /** The next number of the generator's xorshift sequence (an unsigned 32-bit integer). */
+  rnd(): number {
     let x = this.seed;
     x ^= x << 13;
     x ^= x >>> 17;
@@ -259,6 +263,7 @@ export class GeneratorSource implements Source {
   }
 
   private structured(g: Compiled, nowMs: number): StructuredData {
+    if (g.make !== undefined) return g.make(this, nowMs);
     // A copy of a template that has every field, in sorted order: one object
     // with the same hidden class for every record of a collection, which stays
     // fast with many fields (adding fields one by one turns it into a dictionary).
@@ -317,6 +322,44 @@ export class GeneratorSource implements Source {
     }
     return `${s}}`;
   }
+}
+
+/**
+ * A function that builds a structured payload as one object literal, its fields in `fields` order (so the
+ * random numbers are drawn in the same order as the loop in `structured` draws them): V8 makes each object
+ * from a boilerplate, where the loop copies a template and stores 57 fields by computed name (2 against
+ * 0.7 µs for the 1 KB benchmark record). The code is made from the field names only, each as a JSON string
+ * literal. Undefined (the loop then) for a `__proto__` field, which a literal would take as the prototype.
+ */
+function compileStructured(
+  fields: readonly string[],
+  types: readonly FieldType[],
+): ((gen: GeneratorSource, nowMs: number) => StructuredData) | undefined {
+  if (fields.length === 0 || fields.length > 1000 || fields.includes('__proto__')) return undefined;
+  const props = fields.map((f, i) => {
+    const code = TYPE_CODE[types[i] as FieldType];
+    const value =
+      code === T_INT
+        ? 'g.rnd() * 0x200000 + (g.rnd() >>> 11)'
+        : code === T_STRING
+          ? 'W[g.rnd() & M]'
+          : code === T_TIME
+            ? 'new Date(nowMs)'
+            : code === T_BOOL
+              ? '(g.rnd() & 1) === 1'
+              : '(g.rnd() % 3600000) * 1000000';
+    return `${JSON.stringify(f)}: ${value}`;
+  });
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const factory = new Function(
+    'W',
+    'M',
+    `return function make(g, nowMs) {\n  return {\n${props.join(',\n')}\n  };\n};`,
+  );
+  return (factory as (w: readonly string[], m: number) => (gen: GeneratorSource, nowMs: number) => StructuredData)(
+    WORDS,
+    WORD_MASK,
+  );
 }
 
 /** Reads the format and collection parameters into one plan per collection. */
