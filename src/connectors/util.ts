@@ -115,6 +115,9 @@ export function lazyDestination(load: () => Promise<Destination>): Destination {
     },
     open: () => get().open(),
     write: (records) => get().write(records),
+    get writesInFlight() {
+      return inner?.writesInFlight;
+    },
     teardown: async () => inner?.teardown(),
   };
 }

@@ -210,6 +210,30 @@ describe('engine data path', () => {
     await t.engine.stop('p');
   });
 
+  it('a destination allowing two writes in flight gets the next batch early; acks still wait in order', async () => {
+    const t = await setup();
+    t.sources['s'] = { ...sourceWorld(lines(21)), store: t.store, connectorId: 'p:s' };
+    const held: NonNullable<DestinationWorld['held']> = [];
+    const d: DestinationWorld = { ...destinationWorld(), writesInFlight: 2, held };
+    t.destinations['d'] = d;
+    await t.engine.provision([pipeline('p', ['s'], ['d'])]);
+    await t.engine.startDesired();
+    // The second batch is handed over while the first is still being written.
+    await waitFor(() => held.length === 2, { message: 'two writes outstanding' });
+    assert.deepEqual(held[0]?.records, lines(7));
+    assert.deepEqual(held[1]?.records, lines(14).slice(7));
+    // The second is stored, then the first fails: the second must not have been acked ahead of the first.
+    held[1]?.settle();
+    await waitFor(() => d.written.length === 7, { message: 'the second batch written' });
+    d.held = undefined;
+    held[0]?.settle(new Error('injected failure of the first write'));
+    await waitFor(() => t.sources['s']?.acked.length === 21, { message: 'all acked after recovery' });
+    assert.deepEqual(t.sources['s']?.acked, indexes(21), 'acked in order, nothing before the failed batch');
+    assert.deepEqual(t.sources['s']?.ackBeforePersist, []);
+    assert.deepEqual([...new Set(d.written)].sort(), lines(21).sort(), 'everything written (the second batch twice)');
+    await t.engine.stop('p');
+  });
+
   it('bounds memory by bytes: a slow destination holds the source back', async () => {
     // Records read but not yet written, at the most, for a given budget.
     const maxAhead = async (budgetBytes: number): Promise<number> => {

@@ -597,6 +597,10 @@ export class PipelineRun {
   }
 
   private async destinationLoop(d: DestinationNode): Promise<void> {
+    // Writes the destination allows outstanding at once (Destination.writesInFlight); each group is processed
+    // before the next one is, and the oldest write is awaited before one more starts.
+    const limit = Math.max(1, Math.floor(d.instance.writesInFlight ?? 1));
+    const writing: Promise<void>[] = [];
     try {
       for (;;) {
         const first = await d.channel.pop();
@@ -612,11 +616,20 @@ export class PipelineRun {
           bytes += next.ticket.bytes;
         }
         if (d.batchDelay > 0 && count < d.writeMax) count = await this.waitForMore(d, group, count);
-        await this.writeGroup(d, group);
+        const parts = await this.processGroup(d, group);
+        const write = this.writeGroup(d, group, parts).catch((e: unknown) => this.fail(toConduitError(e)));
+        if (limit === 1) await write;
+        else {
+          writing.push(write);
+          if (writing.length >= limit) await writing.shift();
+        }
         if (this.failure !== undefined) return;
       }
     } catch (e) {
       this.fail(toConduitError(e));
+    } finally {
+      // Writes still outstanding finish (or fail the run) before the destination is torn down.
+      for (const w of writing) await w;
     }
   }
 
@@ -633,12 +646,16 @@ export class PipelineRun {
     return n;
   }
 
-  private async writeGroup(d: DestinationNode, group: Batch[]): Promise<void> {
-    // Destination processors run per batch, so a failed record is charged to its own ticket.
+  /** Runs the destination's processors per batch, so a failed record is charged to its own ticket. */
+  private async processGroup(d: DestinationNode, group: Batch[]): Promise<OpenCDCRecord[][]> {
     const parts: OpenCDCRecord[][] = [];
     for (const b of group) {
       parts.push(d.processors.length === 0 ? b.records : await this.chain(d.processors, b.records, b.ticket));
     }
+    return parts;
+  }
+
+  private async writeGroup(d: DestinationNode, group: Batch[], parts: OpenCDCRecord[][]): Promise<void> {
     const records = parts.length === 1 ? (parts[0] as OpenCDCRecord[]) : parts.flat();
     if (d.tap?.active === true) d.tap.send(records); // the inspector samples; never waits
     if (records.length > 0) {

@@ -123,6 +123,14 @@ export interface Destination extends LifecycleHooks {
    * destination itself failed; the pipeline then restarts with backoff.
    */
   write(records: readonly OpenCDCRecord[]): Promise<WriteOutcome | undefined>;
+  /**
+   * How many `write` calls the engine may leave outstanding at once (read after `open`; default 1: each
+   * waits for the one before). With more, the destination gets the next batch while the last one is still
+   * being stored, so preparing it overlaps the store's round trip. Such a destination must still make its
+   * batches visible in the order it was given them; the engine acks them in that order whatever order
+   * their writes resolve in, and fails the run on the first that throws.
+   */
+  readonly writesInFlight?: number;
   teardown(): Promise<void>;
 }
 

@@ -78,6 +78,10 @@ export interface DestinationWorld {
   maxBatch: number;
   /** Called at the start of every write. */
   onWrite?: () => void;
+  /** What the destinations of this world answer as Destination.writesInFlight (unset: the engine's default). */
+  writesInFlight?: number;
+  /** When set, every write waits here, in call order, until the test settles it (an error makes it throw). */
+  held?: Array<{ readonly records: string[]; settle(err?: Error): void }>;
 }
 
 export function destinationWorld(): DestinationWorld {
@@ -219,6 +223,9 @@ class MemSource implements Source {
 class MemDestination implements Destination {
   private world!: DestinationWorld;
   constructor(private readonly worlds: Record<string, DestinationWorld>) {}
+  get writesInFlight(): number | undefined {
+    return this.world.writesInFlight;
+  }
   configure(config: { string(k: string): string }): void {
     const w = this.worlds[config.string('world')];
     if (w === undefined) throw new Error(`no destination world ${config.string('world')}`);
@@ -241,6 +248,12 @@ class MemDestination implements Destination {
     if (w.hang === true) {
       w.writing = (w.writing ?? 0) + 1;
       await new Promise(() => undefined);
+    }
+    const held = w.held;
+    if (held !== undefined) {
+      await new Promise<void>((resolve, reject) =>
+        held.push({ records: records.map(payload), settle: (err) => (err === undefined ? resolve() : reject(err)) }),
+      );
     }
     if (w.delayMs > 0) await new Promise((r) => setTimeout(r, w.delayMs));
     if (w.failWrites > 0) {

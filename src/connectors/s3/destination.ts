@@ -76,10 +76,23 @@ export class S3Destination implements Destination {
     }
   }
 
+  /**
+   * Two: the engine hands over the next batch while the last one is being stored, and it is encoded
+   * meanwhile. The objects are still stored one after the other, in the order given (so their names sort in
+   * that order too), and none after one that failed.
+   */
+  readonly writesInFlight = 2;
+  /** The last store begun: the next one starts when it has succeeded. */
+  private storing: Promise<void> = Promise.resolve();
+
   async write(records: readonly OpenCDCRecord[]): Promise<WriteOutcome | undefined> {
     if (records.length === 0) return undefined;
     const { body, outcomes, written } = this.format === 'json' ? this.encodeJson(records) : this.encodeParquet(records);
-    if (written > 0) await this.store(body);
+    if (written > 0) {
+      const stored = this.storing.then(() => this.store(body));
+      this.storing = stored;
+      await stored;
+    }
     return outcomes;
   }
 

@@ -131,6 +131,47 @@ describe('s3 destination retries', () => {
     );
   });
 
+  it('with writes outstanding, stores them in the order given and none after one that failed', async () => {
+    const { s3, bucket, proxy: p, settings } = await proxiedBucket(false);
+    p.fail({ op: 'PutObject', times: 1, status: 403, code: 'AccessDenied' });
+    const dst = await configuredDestination(s3Plugin, { ...settings, format: 'json', prefix: 'out/' });
+    assert.equal(dst.writesInFlight, 2);
+    const batches = Array.from({ length: 5 }, (_, b) => Array.from({ length: 10 }, (_, i) => rec(b, i)));
+    try {
+      await dst.open();
+      // The engine hands over the next batch before the last one is stored.
+      const refused = [dst.write(batches[0] ?? []), dst.write(batches[1] ?? [])];
+      const outcomes = await Promise.allSettled(refused);
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        ['rejected', 'rejected'],
+      );
+      assert.equal(p.count('seen', 'PutObject'), 1, 'the batch after the refused one was not sent');
+      assert.deepEqual(await listKeys(s3, bucket, 'out/'), []);
+    } finally {
+      await dst.teardown();
+    }
+    // A fresh destination (the engine makes one when it restarts the pipeline): all of them, in order.
+    const again = await configuredDestination(s3Plugin, { ...settings, format: 'json', prefix: 'out/' });
+    try {
+      await again.open();
+      const results = await Promise.all(batches.map((b) => again.write(b)));
+      assert.deepEqual(
+        results,
+        batches.map(() => undefined),
+      );
+    } finally {
+      await again.teardown();
+    }
+    const keys = await listKeys(s3, bucket, 'out/');
+    const stored = await Promise.all(keys.map(async (k) => positionsIn(await bodyOf(s3, bucket, k))));
+    assert.deepEqual(
+      stored,
+      batches.map((b) => b.map((r) => Buffer.from(r.position).toString())),
+      'one object per batch, their names in the order given',
+    );
+  });
+
   it('fails at open on a refused HeadBucket, naming the bucket and not the secret key, without retrying', async () => {
     const { bucket, proxy: p, settings } = await proxiedBucket(false);
     p.fail({ op: 'HeadBucket', times: Infinity, status: 403, code: 'AccessDenied' });
