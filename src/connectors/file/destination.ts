@@ -2,6 +2,10 @@
  * The file destination: appends each record, formatted by `sdk.record.format`,
  * plus a newline. A whole batch is one write followed by fdatasync, so a batch is
  * durable before `write` resolves (and before the source is acknowledged).
+ *
+ * Two writes may be outstanding (`writesInFlight`): the next batch is encoded
+ * while the last one is written and synced. The appends themselves still happen
+ * one after the other in the order given, and none after one that failed.
  */
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -21,8 +25,11 @@ export class FileDestination implements Destination {
   private writeInto: RecordByteWriter | undefined;
   private fh: FileHandle | undefined;
   private logger: Logger | undefined;
-  /** The write buffer (`sink.buf`), reused across batches; it grows to the largest batch. */
-  private sink: ByteSink = { buf: Buffer.allocUnsafe(1 << 20), off: 0 };
+  readonly writesInFlight = 2;
+  /** Write buffers not in use, reused across batches (each grows to the largest batch it held). */
+  private readonly free: ByteSink[] = [];
+  /** The last append begun: the next one starts when it has succeeded. */
+  private appending: Promise<void> = Promise.resolve();
 
   configure(config: Config, ctx: DestinationContext): void {
     this.path = config.string('path');
@@ -56,23 +63,35 @@ export class FileDestination implements Destination {
     let outcomes: (Error | undefined)[] | undefined;
     // Encode every record straight into one reused buffer: no string concatenation to
     // flatten later, and each formatted record dies young (cheap for the GC).
-    const sink = this.sink;
+    const sink = this.free.pop() ?? { buf: Buffer.allocUnsafe(1 << 20), off: 0 };
     const writeInto = this.writeInto;
     sink.off = 0;
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as OpenCDCRecord;
       try {
         if (writeInto !== undefined) writeInto(record, sink);
-        else this.append(this.format(record));
+        else append(sink, this.format(record));
       } catch (err) {
         outcomes ??= new Array<Error | undefined>(records.length).fill(undefined);
         outcomes[i] = err instanceof Error ? err : new Error(String(err));
         continue;
       }
-      if (sink.off >= sink.buf.length) this.reserve(1);
+      if (sink.off >= sink.buf.length) reserve(sink, 1);
       sink.buf[sink.off++] = 0x0a;
     }
     const data = sink.buf.subarray(0, sink.off);
+    const appended = this.appending.then(() => this.appendDurably(fh, data));
+    this.appending = appended;
+    try {
+      await appended;
+    } finally {
+      if (this.free.length < this.writesInFlight) this.free.push(sink);
+    }
+    return outcomes;
+  }
+
+  /** Appends `data` and syncs it. */
+  private async appendDurably(fh: FileHandle, data: Buffer): Promise<void> {
     try {
       let off = 0;
       while (off < data.length) {
@@ -89,27 +108,6 @@ export class FileDestination implements Destination {
         },
       );
     }
-    return outcomes;
-  }
-
-  private append(formatted: string | Uint8Array): void {
-    const sink = this.sink;
-    if (typeof formatted === 'string') {
-      this.reserve(formatted.length * 3); // UTF-8 needs at most 3 bytes per UTF-16 unit
-      sink.off += sink.buf.write(formatted, sink.off, 'utf8');
-    } else {
-      this.reserve(formatted.byteLength);
-      sink.buf.set(formatted, sink.off);
-      sink.off += formatted.byteLength;
-    }
-  }
-
-  private reserve(bytes: number): void {
-    const { buf, off } = this.sink;
-    if (off + bytes <= buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, off + bytes));
-    buf.copy(bigger, 0, 0, off);
-    this.sink.buf = bigger;
   }
 
   /**
@@ -148,4 +146,24 @@ export class FileDestination implements Destination {
     this.fh = undefined;
     await fh?.close();
   }
+}
+
+/** A formatted record (text or bytes) at the end of `sink`. */
+function append(sink: ByteSink, formatted: string | Uint8Array): void {
+  if (typeof formatted === 'string') {
+    reserve(sink, formatted.length * 3); // UTF-8 needs at most 3 bytes per UTF-16 unit
+    sink.off += sink.buf.write(formatted, sink.off, 'utf8');
+  } else {
+    reserve(sink, formatted.byteLength);
+    sink.buf.set(formatted, sink.off);
+    sink.off += formatted.byteLength;
+  }
+}
+
+function reserve(sink: ByteSink, bytes: number): void {
+  const { buf, off } = sink;
+  if (off + bytes <= buf.length) return;
+  const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, off + bytes));
+  buf.copy(bigger, 0, 0, off);
+  sink.buf = bigger;
 }

@@ -20,6 +20,7 @@ import { silentLogger } from '../../log/logger.js';
 import { buildConfig } from '../../sdk/conformance.js';
 import { destinationSpecs, sourceSpecs } from '../../sdk/sdk-params.js';
 import { createFormatter } from '../../sdk/formats.js';
+import { waitFor } from '../../sdk/testing.js';
 import { filePlugin } from './index.js';
 import { FileSource } from './source.js';
 import { sourceParams } from './spec.js';
@@ -297,6 +298,55 @@ describe('file destination', () => {
         [undefined, undefined, 'cannot format a delete', undefined],
       );
       assert.equal(await readFile(path, 'utf8'), 'text-0\nbytes-1\ntext-3\n');
+    } finally {
+      await d.teardown();
+    }
+  });
+});
+
+describe('file destination with writes outstanding', () => {
+  it('appends them in the order given, and none after one that failed', async () => {
+    const path = fresh();
+    const d = filePlugin.destination?.create();
+    assert.ok(d);
+    assert.equal(d.writesInFlight, 2);
+    await d.configure(buildConfig(destinationSpecs(filePlugin.destination?.params ?? {}), { path }), {
+      connectorId: 'p:d',
+      pipelineId: 'p',
+      logger: silentLogger,
+      format: (r) => `line-${r.metadata['n']}`,
+    });
+    await d.open();
+    // Each append waits for the test's word: the first is held (or failed) while the next write comes in.
+    const inner = d as unknown as { appendDurably(fh: unknown, data: Buffer): Promise<void> };
+    const real = inner.appendDurably.bind(d);
+    const started: string[] = [];
+    const gates: Array<(fail?: Error) => void> = [];
+    inner.appendDurably = async (fh, data) => {
+      started.push(data.toString());
+      await new Promise<void>((resolve, reject) => gates.push((e) => (e === undefined ? resolve() : reject(e))));
+      return real(fh, data);
+    };
+    try {
+      const [a, b] = [d.write(sampleRecords(0, 2)), d.write(sampleRecords(2, 2))];
+      await waitFor(() => started.length === 1, { message: 'the first append started' });
+      assert.deepEqual(started, ['line-0\nline-1\n'], 'the second append waits for the first');
+      gates[0]?.();
+      await waitFor(() => started.length === 2, { message: 'the second append started' });
+      gates[1]?.();
+      assert.deepEqual(await Promise.all([a, b]), [undefined, undefined]);
+      assert.equal(await readFile(path, 'utf8'), 'line-0\nline-1\nline-2\nline-3\n');
+
+      const [c, e] = [d.write(sampleRecords(4, 1)), d.write(sampleRecords(5, 1))];
+      await waitFor(() => started.length === 3, { message: 'the third append started' });
+      gates[2]?.(new Error('the disk refused it'));
+      const settled = await Promise.allSettled([c, e]);
+      assert.deepEqual(
+        settled.map((x) => x.status),
+        ['rejected', 'rejected'],
+      );
+      assert.equal(started.length, 3, 'nothing was appended after the failed append');
+      assert.equal(await readFile(path, 'utf8'), 'line-0\nline-1\nline-2\nline-3\n');
     } finally {
       await d.teardown();
     }
