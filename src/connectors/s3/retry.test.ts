@@ -4,7 +4,7 @@
  * an error that names the bucket and never the secret key.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -170,6 +170,22 @@ describe('s3 destination retries', () => {
       batches.map((b) => b.map((r) => Buffer.from(r.position).toString())),
       'one object per batch, their names in the order given',
     );
+  });
+
+  it("signs each object's SHA-256, so S3 checks the body (and sends no CRC32 besides)", async () => {
+    const { s3, bucket, proxy: p, settings } = await proxiedBucket(false);
+    const dst = await configuredDestination(s3Plugin, { ...settings, format: 'json' });
+    try {
+      await dst.open();
+      assert.equal(await dst.write([rec(0, 0), rec(0, 1)]), undefined);
+    } finally {
+      await dst.teardown();
+    }
+    const [key] = await listKeys(s3, bucket, '');
+    const body = await bodyOf(s3, bucket, key as string);
+    const headers = p.lastHeaders.get('PutObject') ?? {};
+    assert.equal(headers['x-amz-content-sha256'], createHash('sha256').update(body).digest('hex'));
+    assert.equal(headers['x-amz-checksum-crc32'], undefined);
   });
 
   it('fails at open on a refused HeadBucket, naming the bucket and not the secret key, without retrying', async () => {

@@ -7,7 +7,14 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,6 +190,8 @@ export class FaultProxy {
   readonly seen = new Map<string, number>();
   /** Requests failed, by operation. */
   readonly failed = new Map<string, number>();
+  /** The headers of the last request of each operation. */
+  readonly lastHeaders = new Map<string, IncomingHttpHeaders>();
   private readonly faults: Fault[] = [];
   private readonly server: Server;
   private target: URL | undefined;
@@ -222,6 +231,7 @@ export class FaultProxy {
     const { op, bucket } = operationOf(req.method ?? 'GET', req.url ?? '/');
     const n = this.count('seen', op) + 1;
     this.seen.set(op, n);
+    this.lastHeaders.set(op, req.headers);
     const fault = this.faults.find(
       (f) => f.op === op && (f.bucket ?? bucket) === bucket && n >= (f.from ?? 1) && n < (f.from ?? 1) + f.times,
     );
