@@ -1,10 +1,12 @@
 /**
  * The postgres source's position: JSON, so that an operator can read it.
  *
- * Snapshot: `{"m":"s","done":["a"],"t":"b","k":["42"],"cdc":{…}}` — the tables
+ * Snapshot: `{"m":"s","done":["a"],"t":"b","cdc":{…},"k":["42"]}` — the tables
  * finished, the table being read with the primary-key values (as text) of the
- * last row, and the CDC position to resume from afterwards (for the initial
- * snapshot: the slot's consistent point, a transaction boundary).
+ * last row, and the CDC position to resume from afterwards. For the initial
+ * snapshot that is the slot's consistent point, a transaction boundary, and
+ * the position says just its LSN: `{"m":"s","done":[],"t":"b","lsn":"0/1A2B3C",
+ * "k":["42"]}` (every row has a position; this one is half as long).
  *
  * CDC: `{"m":"c","lsn":"0/1A2B3C","seq":7,"tables":[…]}` — the 7th change (from
  * 0) of the transaction whose commit record is at `lsn`, or with `"end"` the
@@ -71,6 +73,17 @@ export function encodePosition(p: Position): Buffer {
 }
 
 /**
+ * The position of a snapshot row up to its key (`{"m":"s",…,"k":`; the key values as JSON and `}` follow):
+ * with `"lsn"` alone when `cdc` is a consistent point (the whole transaction at `lsn` done, no column
+ * baseline), which {@link decodePosition} turns back into that CDC position; else with `cdc` in full.
+ */
+export function snapshotPositionHead(done: readonly string[], table: string, cdc: CdcPosition): string {
+  const atPoint = cdc.seq === 0 && cdc.end === cdc.lsn && cdc.cols === undefined;
+  const head = atPoint ? { m: 's', done, t: table, lsn: cdc.lsn } : { m: 's', done, t: table, cdc };
+  return `${JSON.stringify(head).slice(0, -1)},"k":`;
+}
+
+/**
  * The positions of one transaction's changes, `encodePosition({m: 'c', lsn, seq, tables})` byte for byte,
  * without serialising the constant part once per change.
  */
@@ -110,8 +123,14 @@ export function decodePosition(raw: Uint8Array): Position {
   }
   if (typeof p === 'object' && p !== null) {
     const o = p as Record<string, unknown>;
-    if (o.m === 's' && isCdc(o.cdc) && Array.isArray(o.done) && typeof o.t === 'string' && Array.isArray(o.k)) {
-      return p as SnapshotPosition;
+    if (o.m === 's' && Array.isArray(o.done) && typeof o.t === 'string' && Array.isArray(o.k)) {
+      if (isCdc(o.cdc)) return p as SnapshotPosition;
+      if (o.cdc === undefined && typeof o.lsn === 'string') {
+        // The CDC position this stands for; its tables are not needed to resume (the snapshot's end
+        // writes the captured tables anew).
+        const cdc: CdcPosition = { m: 'c', lsn: o.lsn, seq: 0, end: o.lsn, tables: [] };
+        return { m: 's', done: o.done as string[], t: o.t, k: o.k as string[], cdc };
+      }
     }
     if (isCdc(o)) return o;
   }

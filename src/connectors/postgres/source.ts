@@ -43,10 +43,11 @@ import {
   type CdcPosition,
   type ColumnSig,
   type Position,
+  snapshotPositionHead,
 } from './position.js';
 import { ReplicationConnection, type SlotInfo } from './replication.js';
 import { SchemaAttacher } from './schemas.js';
-import { SnapshotReader } from './snapshot.js';
+import { SnapshotReader, type TableRecords } from './snapshot.js';
 import { decodeText, loadTypeRegistry, type TypeRegistry } from './types.js';
 
 const HEARTBEAT_PREFIX = 'conduit_heartbeat';
@@ -309,20 +310,31 @@ export class PostgresSource implements Source {
   // ── snapshot ────────────────────────────────────────────────────────────────
 
   private snapshotCdc: CdcPosition | undefined;
-  private snapshotPrefix = '';
-  private snapshotTable: TableInfo | undefined;
-  private snapshotMeta: Readonly<Record<string, string>> | undefined;
 
   private async startSnapshot(
     tables: Array<{ table: TableInfo; after: readonly string[] | undefined }>,
     cdc: CdcPosition,
     exported: string | null,
   ): Promise<void> {
-    const reader = new SnapshotReader(this.client as pg.Client, tables, this.s.fetchSize, this.types, this.logger);
+    // Everything in a record but its key and values is the same for every row of a table.
+    const tableStart = async (table: TableInfo, done: readonly string[]): Promise<TableRecords> => {
+      const schemaMeta = await this.schemas?.metadata(table.collection, table.columns, table.key, this.types);
+      return {
+        positionHead: snapshotPositionHead(done, table.collection, cdc),
+        metadata: { [MetadataKey.Collection]: table.collection, ...schemaMeta },
+      };
+    };
+    const reader = new SnapshotReader(
+      this.client as pg.Client,
+      tables,
+      this.s.fetchSize,
+      this.types,
+      this.logger,
+      tableStart,
+    );
     await reader.begin(exported);
     this.snapshot = reader;
     this.snapshotCdc = cdc;
-    this.snapshotTable = undefined;
   }
 
   private async readSnapshot(max: number): Promise<OpenCDCRecord[]> {
@@ -336,37 +348,7 @@ export class PostgresSource implements Source {
       this.startCdc({ ...(this.snapshotCdc as CdcPosition), tables: this.collections });
       return [];
     }
-    const out = new Array<OpenCDCRecord>(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i] as (typeof rows)[number];
-      if (row.table !== this.snapshotTable) {
-        this.snapshotTable = row.table;
-        // Everything but the key is the same for every row of a table: build it once.
-        const head = JSON.stringify({
-          m: 's',
-          done: reader.finished(),
-          t: row.table.collection,
-          cdc: this.snapshotCdc,
-        });
-        this.snapshotPrefix = `${head.slice(0, -1)},"k":`;
-        this.snapshotMeta = await this.schemas?.metadata(
-          row.table.collection,
-          row.table.columns,
-          row.table.key,
-          this.types,
-        );
-      }
-      const metadata: Record<string, string> = { [MetadataKey.Collection]: row.table.collection };
-      if (this.snapshotMeta !== undefined) Object.assign(metadata, this.snapshotMeta);
-      out[i] = {
-        position: Buffer.from(`${this.snapshotPrefix}${JSON.stringify(row.keyText)}}`),
-        operation: Operation.Snapshot,
-        metadata,
-        key: row.key,
-        payload: { before: null, after: row.after },
-      };
-    }
-    return out;
+    return rows;
   }
 
   // ── CDC ─────────────────────────────────────────────────────────────────────

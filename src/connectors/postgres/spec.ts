@@ -41,7 +41,9 @@ export const sourceParams: ParamSpecs = {
     type: 'int',
     default: '50000',
     greaterThan: 0,
-    description: 'How many rows the snapshot reads per chunk (one query in key order).',
+    description:
+      'How many snapshot rows at most are read ahead of the pipeline (fewer when they would be more than about ' +
+      '512 KiB of row text); each table is one COPY in key order, paused while they wait.',
   },
   cdcMode: {
     type: 'string',
