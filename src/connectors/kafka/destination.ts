@@ -13,7 +13,7 @@
  * request may have been written before: at-least-once.
  */
 import zlib from 'node:zlib';
-import { Producer, ProduceAcks, type MessageToProduce } from '@platformatic/kafka';
+import { Producer, ProduceAcks } from '@platformatic/kafka';
 import { Code } from '../../errors/codes.js';
 import { ConduitError } from '../../errors/conduit-error.js';
 import { silentLogger, type Logger } from '../../log/logger.js';
@@ -25,12 +25,15 @@ import { byteWriterOf, type RecordByteWriter } from '../../sdk/formats.js';
 import { compileTemplate, type Template } from '../../template/index.js';
 import { paramError } from '../util.js';
 import { clientOptions, describe, forceClose, isRetryable, type KafkaClientOptions } from './client.js';
+import { BatchProducer, produceVersion, type OutMessage } from './produce.js';
 
-type Message = MessageToProduce<Buffer, Buffer, string, string>;
+type Message = OutMessage;
 
 /** Per-message overhead of the record batch format, for the size estimate. */
 const MESSAGE_OVERHEAD = 64;
 const MAX_BACKOFF_MS = 2000;
+/** How long the leader may wait for the in-sync replicas of a produce request (the client's default). */
+const PRODUCE_TIMEOUT_MS = 5000;
 /** The first size of a write's value buffer (it grows by doubling; the bytes written keep their place). */
 const VALUE_BUFFER_BYTES = 256 << 10;
 /** A value buffer up to this size is kept for the next write; a larger one (a burst of big records) is dropped. */
@@ -51,6 +54,10 @@ export class KafkaDestination implements Destination {
   private writeInto: RecordByteWriter | undefined;
   private logger: Logger = silentLogger;
   private producer: Producer<Buffer, Buffer, string, string> | undefined;
+  /** The record batches written here and sent on the producer's connections (produce.ts), when the brokers speak Produce v9+. */
+  private batcher: BatchProducer | undefined;
+  /** The Produce version the batcher writes; undefined: the client's `send` (brokers before Kafka 2.8). */
+  private produceVersion: number | undefined;
   /** The value buffer of the last write that completed, reused by the next: no producer holds its bytes any more. */
   private spareValues: Buffer | undefined;
   private closed = false;
@@ -91,6 +98,7 @@ export class KafkaDestination implements Destination {
     try {
       // Fails now, not at the first write, when the brokers cannot be reached or refuse the credentials.
       await producer.metadata({ topics: [] });
+      this.produceVersion = await produceVersion(producer);
     } catch (err) {
       await producer.close().catch(() => undefined);
       throw new ConduitError(Code.ConnectorOpenFailed, `kafka: cannot connect to the brokers: ${describe(err)}`, {
@@ -101,6 +109,7 @@ export class KafkaDestination implements Destination {
       });
     }
     this.producer = producer;
+    this.batcher = this.batcherOf(producer);
   }
 
   async write(records: readonly OpenCDCRecord[]): Promise<WriteOutcome | undefined> {
@@ -166,7 +175,20 @@ export class KafkaDestination implements Destination {
     this.closed = true;
     const producer = this.producer;
     this.producer = undefined;
+    this.batcher = undefined;
     if (producer !== undefined) await forceClose(producer).catch(() => undefined);
+  }
+
+  private batcherOf(producer: Producer<Buffer, Buffer, string, string>): BatchProducer | undefined {
+    if (this.produceVersion === undefined) return undefined;
+    return new BatchProducer(producer, this.produceVersion, {
+      acks: ACKS_VALUE[this.acks],
+      idempotent: this.acks === 'all',
+      compression: this.compression,
+      timeoutMs: PRODUCE_TIMEOUT_MS,
+      retries: this.opts.retries,
+      retryDelay: this.opts.retryDelay,
+    });
   }
 
   private newProducer(): Producer<Buffer, Buffer, string, string> {
@@ -175,6 +197,7 @@ export class KafkaDestination implements Destination {
       acks: ACKS_VALUE[this.acks],
       idempotent: this.acks === 'all',
       compression: this.compression as 'none',
+      timeout: PRODUCE_TIMEOUT_MS,
       autocreateTopics: true,
       serializers: { headerKey: stringToBuffer, headerValue: stringToBuffer },
     });
@@ -219,11 +242,13 @@ export class KafkaDestination implements Destination {
     let backoff = 100;
     for (;;) {
       const producer = this.producer;
+      const batcher = this.batcher;
       if (producer === undefined || this.closed) {
         throw new ConduitError(Code.ConnectorWriteFailed, 'kafka: the destination was closed during a write');
       }
       try {
-        await producer.send({ messages });
+        if (batcher !== undefined) await batcher.send(messages);
+        else await producer.send({ messages });
         return;
       } catch (err) {
         const retry = isRetryable(err) && Date.now() + backoff < deadline && !this.closed;
@@ -236,6 +261,7 @@ export class KafkaDestination implements Destination {
         this.warn('kafka: producing failed; trying again', err);
         // A fresh producer: an idempotent one that lost track of its sequence numbers would be refused.
         this.producer = this.newProducer();
+        this.batcher = this.batcherOf(this.producer);
         void forceClose(producer).catch(() => undefined);
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);

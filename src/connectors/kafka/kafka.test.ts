@@ -305,6 +305,29 @@ describe('kafka destination', () => {
     );
   });
 
+  it("writes with the client's producer when the brokers have no Produce v9 (before Kafka 2.8)", async (t) => {
+    const topic = await createTopic(2);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- only ever called with .call on a producer
+    const listApis = Producer.prototype.listApis;
+    t.mock.method(Producer.prototype, 'listApis', async function (this: Producer) {
+      const apis = await listApis.call(this);
+      return apis.map((a) => (a.name === 'Produce' ? { ...a, maxVersion: 8 } : a));
+    });
+    const send = t.mock.method(Producer.prototype, 'send');
+    const records = sampleRecords(0, 20);
+    const dst = await configuredDestination(kafkaPlugin, { servers, topic, compression: 'gzip' });
+    await dst.open();
+    try {
+      assert.equal(await dst.write(records), undefined);
+    } finally {
+      await dst.teardown();
+    }
+    assert.ok(send.mock.callCount() > 0, "the client's send was not used");
+    t.mock.restoreAll();
+    const offsets = await probe.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.LATEST });
+    assert.equal(Number(offsets.get(topic)?.[0] ?? 0n) + Number(offsets.get(topic)?.[1] ?? 0n), 20);
+  });
+
   it('fails a record whose topic template gives nothing, and writes the others', async () => {
     const topic = await createTopic();
     const dst = await configuredDestination(kafkaPlugin, {
