@@ -350,7 +350,7 @@ let metadataHint: Shape = EMPTY_SHAPE;
 let objectHint: Shape = EMPTY_SHAPE;
 
 /** Whether `o`'s own enumerable keys are `keys`, in order (a for-in walk: no allocation). */
-function hasKeys(o: object, keys: readonly string[]): boolean {
+export function hasKeys(o: object, keys: readonly string[]): boolean {
   // for-in also walks inherited enumerable keys: only trust it on plain objects.
   const proto: unknown = Object.getPrototypeOf(o);
   if (proto !== Object.prototype && proto !== null) return false;
