@@ -1,16 +1,21 @@
 /**
- * A batch of records as one Parquet file (hyparquet-writer, pure JavaScript).
+ * A batch of records as one Parquet file, written by parquet-encode.ts (our own writer: one row group,
+ * data pages v2, SNAPPY by parquet-snappy.ts).
  *
- * Columns: `opencdc_position` (bytes), `opencdc_operation` (string), `opencdc_metadata` (JSON),
- * `opencdc_key` (JSON: structured keys as objects, raw keys as base64 strings), `opencdc_before`
- * (JSON, the payload before), then one column per top-level field of the structured payloads
- * (the union over the batch; a record without the field has null), and `opencdc_raw` (bytes) for
- * records whose payload is raw. A field's type is inferred from its values in the batch: BOOLEAN,
- * INT64 (integers), DOUBLE, STRING, BYTE_ARRAY, TIMESTAMP (dates); anything else, or a mix, is JSON.
+ * Columns, all optional (nullable), in this order: `opencdc_position` (BYTE_ARRAY), `opencdc_operation`
+ * (STRING), `opencdc_metadata` (JSON), `opencdc_key` (JSON: structured keys as objects, raw keys as base64
+ * strings), `opencdc_before` (JSON, the payload before), then one column per top-level field of the
+ * structured payloads (the union over the batch, in the order first seen; a record without the field has
+ * null), and `opencdc_raw` (BYTE_ARRAY) when some payload of the batch is raw (null in the other records).
+ * A field's type is inferred from its values in the batch: BOOLEAN, INT64 (integers), DOUBLE (numbers, or a
+ * mix of integers and numbers), STRING (UTF8), BYTE_ARRAY, TIMESTAMP (dates, as INT64 milliseconds, UTC);
+ * anything else, a mix, or only nulls is JSON (UTF-8 text; bytes inside as base64). STRING columns are
+ * dictionary-encoded when a dictionary at least halves their size, PLAIN otherwise; every other column is
+ * PLAIN. Every column chunk carries its null count.
  */
-import { parquetWriteBuffer, type ColumnSource } from 'hyparquet-writer';
 import type { OpenCDCRecord, StructuredData, StructuredValue } from '../../opencdc/record.js';
 import { isRawData, isStructuredData } from '../../opencdc/record.js';
+import { ParquetFile } from './parquet-encode.js';
 
 export const RESERVED_COLUMNS = [
   'opencdc_position',
@@ -22,6 +27,8 @@ export const RESERVED_COLUMNS = [
 ] as const;
 
 type FieldType = 'BOOLEAN' | 'INT64' | 'DOUBLE' | 'STRING' | 'BYTE_ARRAY' | 'TIMESTAMP' | 'JSON';
+
+const CREATED_BY = 'conduit-ts s3 destination';
 
 /** Encodes the records; a record with a payload field named like a reserved column fails alone. */
 export function recordsToParquet(records: readonly OpenCDCRecord[]): {
@@ -42,108 +49,129 @@ export function recordsToParquet(records: readonly OpenCDCRecord[]): {
     } else rows.push(r);
   });
 
-  const afters = rows.map((r) => (isStructuredData(r.payload.after) ? r.payload.after : undefined));
-  const fields = new Map<string, FieldType | undefined>();
-  for (const after of afters) {
-    if (after === undefined) continue;
-    for (const name of Object.keys(after)) fields.set(name, merge(fields.get(name), after[name]));
-  }
-  const columnData: ColumnSource[] = [
-    { name: 'opencdc_position', type: 'BYTE_ARRAY', data: rows.map((r) => r.position) },
-    { name: 'opencdc_operation', type: 'STRING', data: rows.map((r) => r.operation) },
-    { name: 'opencdc_metadata', type: 'JSON', data: rows.map((r) => r.metadata) },
-    { name: 'opencdc_key', type: 'JSON', data: rows.map((r) => (r.key === null ? null : jsonSafe(r.key))) },
-    {
-      name: 'opencdc_before',
-      type: 'JSON',
-      data: rows.map((r) => (r.payload.before === null ? null : jsonSafe(r.payload.before))),
-    },
-  ];
-  for (const [name, type] of fields) {
-    const t = type ?? 'JSON';
-    const data = new Array<unknown>(afters.length);
-    for (let i = 0; i < afters.length; i++) {
-      const v = afters[i]?.[name];
-      data[i] = v === undefined || v === null ? null : convert(t, v);
+  const n = rows.length;
+  const file = new ParquetFile(n);
+  file.byteArrays(
+    'opencdc_position',
+    rows.map((r) => r.position),
+  );
+  file.strings(
+    'opencdc_operation',
+    rows.map((r) => r.operation),
+  );
+  file.byteArrays(
+    'opencdc_metadata',
+    rows.map((r) => JSON.stringify(r.metadata)),
+    'JSON',
+  );
+  file.byteArrays(
+    'opencdc_key',
+    rows.map((r) => (r.key === null ? null : jsonText(r.key))),
+    'JSON',
+  );
+  file.byteArrays(
+    'opencdc_before',
+    rows.map((r) => (r.payload.before === null ? null : jsonText(r.payload.before))),
+    'JSON',
+  );
+
+  const fields = payloadColumns(rows);
+  for (let f = 0; f < fields.names.length; f++) {
+    const name = fields.names[f] as string;
+    const data = fields.columns[f] as (StructuredValue | null)[];
+    switch (fields.types[f]) {
+      case 'BOOLEAN':
+        file.booleans(name, data as (boolean | null)[]);
+        break;
+      case 'INT64':
+        file.int64s(name, data as (number | bigint | null)[]);
+        break;
+      case 'DOUBLE':
+        for (let i = 0; i < n; i++) if (typeof data[i] === 'bigint') data[i] = Number(data[i]);
+        file.doubles(name, data as (number | null)[]);
+        break;
+      case 'TIMESTAMP':
+        file.int64s(
+          name,
+          data.map((v) => (v === null ? null : (v as Date).getTime())),
+          'TIMESTAMP_MILLIS',
+        );
+        break;
+      case 'STRING':
+        file.strings(name, data as (string | null)[]);
+        break;
+      case 'BYTE_ARRAY':
+        file.byteArrays(name, data as (Uint8Array | null)[]);
+        break;
+      default:
+        file.byteArrays(
+          name,
+          data.map((v) => (v === null ? null : jsonText(v))),
+          'JSON',
+        );
     }
-    columnData.push(t === 'STRING' ? stringColumn(name, data as (string | null)[]) : { name, type: t, data });
   }
   if (rows.some((r) => isRawData(r.payload.after))) {
-    columnData.push({
-      name: 'opencdc_raw',
-      type: 'BYTE_ARRAY',
-      data: rows.map((r) => (isRawData(r.payload.after) ? r.payload.after : null)),
-    });
+    file.byteArrays(
+      'opencdc_raw',
+      rows.map((r) => (isRawData(r.payload.after) ? r.payload.after : null)),
+    );
   }
-  const bytes = new Uint8Array(parquetWriteBuffer({ columnData, createdBy: 'conduit-ts s3 destination' }));
-  return { bytes, outcomes, written: rows.length };
+  return { bytes: file.finish(CREATED_BY), outcomes, written: n };
 }
 
 /**
- * A column of strings, with its encoding chosen here (the writer's rule: a dictionary must at least halve
- * the plain size). Left to choose, the writer samples, and when it turns the dictionary down it encodes
- * every string into a buffer of its own (a TextEncoder call and an allocation per value): most of the
- * time of a batch of short strings. So: a dictionary, forced, built from the strings (only the distinct
- * ones are encoded); or PLAIN, with the values as UTF-8 views into one buffer.
+ * The structured payloads' fields as columns: their names in the order first seen, their types, and their
+ * values (null where a record has none). A batch's payloads usually share their keys (in the same order):
+ * the slots of the previous record's keys are then reused, and the values read with one Object.values.
  */
-function stringColumn(name: string, values: readonly (string | null)[]): ColumnSource {
-  let plainBytes = 0;
-  let count = 0;
-  for (const s of values) {
-    if (s === null) continue;
-    count++;
-    plainBytes += s.length + 4;
+function payloadColumns(rows: readonly OpenCDCRecord[]): {
+  names: string[];
+  types: FieldType[];
+  columns: (StructuredValue | null)[][];
+} {
+  const n = rows.length;
+  const names: string[] = [];
+  const slotOf = new Map<string, number>();
+  const types: (FieldType | undefined)[] = [];
+  const columns: (StructuredValue | null)[][] = [];
+  let lastKeys: string[] = [];
+  let slots: number[] = [];
+  for (let r = 0; r < n; r++) {
+    const after = (rows[r] as OpenCDCRecord).payload.after;
+    if (!isStructuredData(after)) continue;
+    const keys = Object.keys(after);
+    if (!sameKeys(keys, lastKeys)) {
+      slots = keys.map((k) => {
+        let slot = slotOf.get(k);
+        if (slot === undefined) {
+          slot = names.length;
+          slotOf.set(k, slot);
+          names.push(k);
+          types.push(undefined);
+          columns.push(new Array<StructuredValue | null>(n).fill(null));
+        }
+        return slot;
+      });
+      lastKeys = keys;
+    }
+    const values = Object.values(after);
+    for (let j = 0; j < values.length; j++) {
+      const v = values[j];
+      if (v === undefined || v === null) continue;
+      const slot = slots[j] as number;
+      (columns[slot] as (StructuredValue | null)[])[r] = v;
+      types[slot] = merge(types[slot], v);
+    }
   }
-  const distinct = new Set<string>();
-  let dictionaryBytes = 0;
-  for (const s of values) {
-    if (s === null || distinct.has(s)) continue;
-    distinct.add(s);
-    dictionaryBytes += s.length + 4;
-    if (2 * dictionaryBytes > plainBytes) break; // cannot pay any more
-  }
-  const indexBytes = Math.ceil((count * Math.ceil(Math.log2(Math.max(2, distinct.size)))) / 8);
-  if (2 * (dictionaryBytes + indexBytes) <= plainBytes) {
-    return { name, type: 'STRING', data: utf8Column(values, true), encoding: 'RLE_DICTIONARY' };
-  }
-  return { name, type: 'STRING', data: utf8Column(values, false), encoding: 'PLAIN' };
+  return { names, types: types.map((t) => t ?? 'JSON'), columns };
 }
 
-/**
- * The UTF-8 bytes of strings, as views into one buffer (one allocation instead of one per value). With
- * `dedupe`, equal strings share one view: the writer's dictionary then finds a repeat by identity, without
- * hashing its bytes.
- */
-function utf8Column(values: readonly (string | null)[], dedupe: boolean): (Uint8Array | null)[] {
-  let bound = 0;
-  for (const s of values) if (s !== null) bound += s.length * 3;
-  const slab = Buffer.allocUnsafe(bound);
-  let off = 0;
-  const seen = dedupe ? new Map<string, Uint8Array>() : undefined;
-  return values.map((s) => {
-    if (s === null) return null;
-    if (seen !== undefined) {
-      const known = seen.get(s);
-      if (known !== undefined) return known;
-      const view = utf8Into(s);
-      seen.set(s, view);
-      return view;
-    }
-    return utf8Into(s);
-  });
-
-  function utf8Into(s: string): Uint8Array {
-    const start = off;
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c > 0x7f) {
-        off = start + slab.write(s, start, 'utf8');
-        return slab.subarray(start, off);
-      }
-      slab[off++] = c;
-    }
-    return slab.subarray(start, off);
-  }
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function typeOf(v: StructuredValue): FieldType | undefined {
@@ -165,17 +193,21 @@ function merge(current: FieldType | undefined, v: StructuredValue | undefined): 
   return 'JSON';
 }
 
-function convert(t: FieldType, v: StructuredValue): unknown {
-  switch (t) {
-    case 'INT64':
-      return typeof v === 'bigint' ? v : BigInt(v as number);
-    case 'DOUBLE':
-      return Number(v);
-    case 'JSON':
-      return jsonSafe(v);
-    default:
-      return v;
+/** The JSON text of a value (JSON.stringify directly when nothing inside needs jsonSafe). */
+function jsonText(v: StructuredValue | StructuredData | Uint8Array): string {
+  return JSON.stringify(plain(v) ? v : jsonSafe(v));
+}
+
+/** Whether JSON.stringify writes the value as jsonSafe would: no bytes, big integers or dates inside. */
+function plain(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return typeof v !== 'bigint';
+  if (v instanceof Uint8Array || v instanceof Date) return false;
+  if (Array.isArray(v)) {
+    for (const x of v) if (!plain(x)) return false;
+    return true;
   }
+  for (const k in v) if (!plain((v as Record<string, unknown>)[k])) return false;
+  return true;
 }
 
 /** A value JSON.stringify can take: bytes as base64, big integers as numbers when exact, else strings. */
