@@ -179,7 +179,8 @@ export class PipelineRun {
     this.id = deps.config.id;
     this.opts = { ...DEFAULT_RUN_OPTIONS, ...deps.options };
     this.log = deps.logger.with({ pipeline: this.id });
-    this.budget = new ByteBudget(this.opts.budgetBytes);
+    // Two batches at least: one read and processed while the one before is written.
+    this.budget = new ByteBudget(this.opts.budgetBytes, 2);
     this.fanin = new Channel<Batch>(this.opts.channelCapacity);
     this.checkpointer = new Checkpointer(deps.store, this.opts.checkpointIntervalMs, (e) => this.fail(e));
     this.done = new Promise<void>((resolve, reject) => {

@@ -68,6 +68,24 @@ describe('ByteBudget', () => {
     assert.equal(b.inUse, 1);
   });
 
+  it('with minHeld 2, admits a second request whatever its size, and a third only when it fits', async () => {
+    const b = new ByteBudget(100, 2);
+    assert.equal(b.acquire(500), undefined);
+    assert.equal(b.acquire(400), undefined, 'the second batch waited for the first');
+    const third = b.acquire(1);
+    assert.ok(third !== undefined, 'a third batch went over the budget');
+    b.release(500);
+    let admitted = false;
+    void third.then(() => (admitted = true));
+    await Promise.resolve();
+    assert.equal(admitted, true, 'the third waited although only one batch was held');
+    b.release(400);
+    assert.equal(b.inUse, 1);
+    assert.equal(b.acquire(50), undefined, 'one held');
+    assert.equal(b.acquire(49), undefined, 'two held, and the bytes fit');
+    assert.ok(b.acquire(1) !== undefined, 'two held, and the bytes do not fit');
+  });
+
   it('close rejects waiters and later requests', async () => {
     const b = new ByteBudget(10);
     assert.equal(b.acquire(10), undefined);
