@@ -5,11 +5,18 @@
  * Durability: WAL journal with `synchronous=FULL`, so a write that resolved has
  * been fsync'd to the WAL and survives kill -9 and power loss; a batch is one
  * `BEGIN IMMEDIATE` transaction, so a crash leaves all of it or none of it.
- * better-sqlite3 is synchronous: each call blocks the event loop for the length
- * of one small transaction (a fsync), and writes apply in call order.
+ *
+ * better-sqlite3 is synchronous, and a transaction's fsync takes a millisecond
+ * or more: writes are therefore applied by a thread of their own (SqliteWriter,
+ * its own connection to the file), one after the other in call order, and the
+ * event loop goes on meanwhile. Reads and `init` use the main connection; a read
+ * after a write resolved sees it (a WAL reader sees every committed transaction).
  */
+import { once } from 'node:events';
 import { mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { ConduitError } from '../errors/conduit-error.js';
 import { Code } from '../errors/codes.js';
@@ -44,8 +51,6 @@ interface Statements {
   get: Database.Statement<[string], string>;
   listAll: Database.Statement<[string], [string, string]>;
   listRange: Database.Statement<[string, string], [string, string]>;
-  upsert: Database.Statement<[string, string]>;
-  del: Database.Statement<[string]>;
   insertIfAbsent: Database.Statement<[string, string]>;
 }
 
@@ -68,7 +73,8 @@ export class SqliteStore implements Store {
   private readonly busyTimeoutMs: number;
   private db: Database.Database | undefined;
   private stmts: Statements | undefined;
-  private applyBatch: ((ops: readonly WriteOp[]) => void) | undefined;
+  /** The writer thread, started by the first write. */
+  private writer: SqliteWriter | undefined;
   private closed = false;
 
   constructor(opts: SqliteStoreOptions) {
@@ -104,7 +110,6 @@ export class SqliteStore implements Store {
       checkFormat(stored ?? '', STORE_FORMAT_VERSION, this.path);
     } catch (err) {
       this.stmts = undefined;
-      this.applyBatch = undefined;
       db.close();
       throw err instanceof ConduitError ? err : this.unreachable(err);
     }
@@ -134,8 +139,10 @@ export class SqliteStore implements Store {
     this.ready();
     validateOps(ops);
     if (ops.length === 0) return;
+    const { upserts, deletes } = collapseOps(ops);
+    this.writer ??= new SqliteWriter(this.path, this.busyTimeoutMs, this.ident);
     try {
-      this.applyBatch!(ops);
+      await this.writer.apply([...deletes], [...upserts]);
     } catch (err) {
       throw this.failed('write', err);
     }
@@ -145,9 +152,12 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     this.closed = true;
     const db = this.db;
+    const writer = this.writer;
     this.db = undefined;
     this.stmts = undefined;
-    this.applyBatch = undefined;
+    this.writer = undefined;
+    // The writer first (after the writes already sent): the last connection to close checkpoints the WAL.
+    await writer?.close();
     db?.close();
   }
 
@@ -180,23 +190,11 @@ export class SqliteStore implements Store {
           `SELECT key, value FROM ${t} WHERE key >= ? AND key < ? ORDER BY key`,
         )
         .raw(),
-      upsert: db.prepare<[string, string]>(
-        `INSERT INTO ${t} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-      ),
-      del: db.prepare<[string]>(`DELETE FROM ${t} WHERE key = ?`),
       insertIfAbsent: db.prepare<[string, string]>(
         `INSERT INTO ${t} (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`,
       ),
     };
-    const tx = db.transaction((ops: readonly WriteOp[]) => {
-      const { upserts, deletes } = collapseOps(ops);
-      for (const k of deletes) stmts.del.run(k);
-      for (const [k, v] of upserts) stmts.upsert.run(k, v);
-    });
     this.stmts = stmts;
-    // IMMEDIATE takes the write lock up front, so a second connection waits on busy_timeout
-    // instead of failing when a read lock would have to be upgraded.
-    this.applyBatch = (ops) => tx.immediate(ops);
   }
 
   private unreachable(err: unknown): ConduitError {
@@ -232,5 +230,104 @@ export class SqliteStore implements Store {
       cause: err,
       suggestion: 'Check the disk has space and the file is writable, and that no other process holds it locked.',
     });
+  }
+}
+
+/**
+ * The writer thread's program (CommonJS, run with `eval`): its own connection to the file, and one
+ * `BEGIN IMMEDIATE` transaction per batch it is sent, in the order sent. IMMEDIATE takes the write lock up
+ * front, so another connection waits on busy_timeout instead of failing when a read lock would have to be
+ * upgraded. better-sqlite3 is loaded from the path the main thread resolved.
+ */
+const WRITER_PROGRAM = `
+const { parentPort, workerData: w } = require('node:worker_threads');
+let apply, db, openError;
+try {
+  const Database = require(w.module);
+  db = new Database(w.path, { timeout: w.timeout });
+  db.pragma('synchronous = FULL');
+  const del = db.prepare(w.del);
+  const upsert = db.prepare(w.upsert);
+  apply = db.transaction((deletes, upserts) => {
+    for (const k of deletes) del.run(k);
+    for (const kv of upserts) upsert.run(kv[0], kv[1]);
+  }).immediate;
+} catch (e) {
+  openError = e;
+}
+parentPort.on('message', (m) => {
+  if (m === 'close') {
+    if (db !== undefined) db.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    if (openError !== undefined) throw openError;
+    apply(m.deletes, m.upserts);
+    parentPort.postMessage({ id: m.id });
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, message: String((e && e.message) || e), code: e && e.code });
+  }
+});
+`;
+
+/** The main thread's side of the writer thread: a batch in, a promise of its commit out. */
+class SqliteWriter {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private last: Promise<void> = Promise.resolve();
+  private gone: Error | undefined;
+
+  constructor(path: string, timeout: number, ident: string) {
+    this.worker = new Worker(WRITER_PROGRAM, {
+      eval: true,
+      workerData: {
+        module: createRequire(import.meta.url).resolve('better-sqlite3'),
+        path,
+        timeout,
+        del: `DELETE FROM ${ident} WHERE key = ?`,
+        upsert: `INSERT INTO ${ident} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      },
+    });
+    // The thread keeps the process alive only while a write is outstanding.
+    this.worker.unref();
+    this.worker.on('message', (m: { id: number; message?: string; code?: string }) => {
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (m.message === undefined) p?.resolve();
+      else p?.reject(Object.assign(new Error(m.message), m.code === undefined ? {} : { code: m.code }));
+    });
+    this.worker.on('error', (e) => this.fail(e));
+    this.worker.on('exit', () => this.fail(new Error('the SQLite writer thread exited')));
+  }
+
+  apply(deletes: string[], upserts: [string, string][]): Promise<void> {
+    if (this.gone !== undefined) return Promise.reject(this.gone);
+    const id = this.nextId++;
+    if (this.pending.size === 0) this.worker.ref();
+    const applied = new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, deletes, upserts });
+    });
+    this.last = applied.catch(() => undefined);
+    return applied;
+  }
+
+  /** Closes the connection once the writes sent before are applied, and ends the thread. */
+  async close(): Promise<void> {
+    await this.last; // answers come in the order sent: the last one settles after the others
+    if (this.gone !== undefined) return;
+    const exited = once(this.worker, 'exit').catch(() => undefined);
+    this.worker.ref();
+    this.worker.postMessage('close');
+    await exited;
+  }
+
+  private fail(e: Error): void {
+    this.gone ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
   }
 }
