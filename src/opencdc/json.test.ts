@@ -355,6 +355,20 @@ describe('encodeValueBytes', () => {
     fc.double({ noDefaultInfinity: true }),
     str,
     fc.string({ unit: 'grapheme-ascii', minLength: 62, maxLength: 68 }),
+    // Long strings, plain or with something to escape or encode anywhere in them.
+    fc.string({
+      unit: fc.constantFrom('a', 'b', '"', '<', '&', 'é', '\u2028', '\x7f', '\x1f', '😀', '\ud800'),
+      minLength: 60,
+      maxLength: 140,
+    }),
+    fc.string({ unit: 'grapheme-ascii', minLength: 100, maxLength: 300 }),
+    // A long plain string with one character to escape or encode in it.
+    fc
+      .tuple(
+        fc.nat({ max: 99 }),
+        fc.constantFrom('"', '\\', '<', '>', '&', '\x00', '\x1f', '\x7f', '\x80', 'é', '\u2028', '\ud800', '😀'),
+      )
+      .map(([at, c]) => 'x'.repeat(at) + c + 'y'.repeat(99 - at)),
     fc.date({ min: new Date(0), max: new Date(4102444800000), noInvalidDate: true }),
     fc.uint8Array({ maxLength: 20 }),
     fc.dictionary(str, fc.oneof(fc.integer(), str), { maxKeys: 3 }),

@@ -697,9 +697,27 @@ const PLAIN_ASCII = new Uint8Array(128);
 for (let c = 0x20; c < 0x7f; c++)
   PLAIN_ASCII[c] = c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26 ? 0 : 1;
 
+/** Any character {@link quote} does not write as itself: not printable ASCII, or one of `"\\<>&`. */
+const NOT_PLAIN = /["\\<>&\u0000-\u001f\u007f-\uffff]/;
+/** From this length a string is checked by NOT_PLAIN and copied natively: 240 against 450 ns at 120. */
+const NATIVE_STRING_MIN = 64;
+
 /** A string as {@link quote} writes it: plain ASCII byte by byte, anything else through `quote`. */
 function stringInto(s: string): void {
   const n = s.length;
+  if (n >= NATIVE_STRING_MIN) {
+    if (NOT_PLAIN.test(s)) {
+      putText(quote(s));
+      return;
+    }
+    reserve(n + 2);
+    const start = oo;
+    ob[start] = 0x22;
+    ob.write(s, start + 1, n, 'latin1');
+    ob[start + n + 1] = 0x22;
+    oo = start + n + 2;
+    return;
+  }
   reserve(n + 2);
   const out = ob;
   const start = oo;
