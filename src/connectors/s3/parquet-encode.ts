@@ -85,7 +85,8 @@ class Sink {
   plainString(s: string): void {
     this.reserve(4 + s.length * 3);
     const buf = this.buf;
-    const start = this.off + 4;
+    const at = this.off;
+    const start = at + 4;
     let off = start;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
@@ -95,7 +96,11 @@ class Sink {
       }
       buf[off++] = c;
     }
-    buf.writeUInt32LE(off - start, this.off);
+    const n = off - start;
+    buf[at] = n;
+    buf[at + 1] = n >>> 8;
+    buf[at + 2] = n >>> 16;
+    buf[at + 3] = n >>> 24;
     this.off = off;
   }
 
@@ -207,6 +212,8 @@ const levels = new Sink(1 << 12);
 let packed = Buffer.allocUnsafeSlow(maxCompressedLength(1 << 20));
 /** The open-addressing table of `strings` (dictionary ids; -1: free). */
 let slots = new Int32Array(1 << 12);
+/** The dictionary index of each value of a `strings` column. */
+let indexScratch = new Int32Array(1 << 12);
 
 /**
  * One Parquet file of `rows` rows, written column by column. Every column is OPTIONAL (null is a value of
@@ -302,6 +309,12 @@ export class ParquetFile {
   /** BYTE_ARRAY, PLAIN: strings as UTF-8 (for UTF8 and JSON columns), or bytes. */
   byteArrays(name: string, data: readonly (string | Uint8Array | null)[], converted?: 'UTF8' | 'JSON'): void {
     this.open(name, 'BYTE_ARRAY', converted);
+    this.plainValues(data);
+    this.close();
+  }
+
+  /** The values of a BYTE_ARRAY column, PLAIN, in pages. */
+  private plainValues(data: readonly (string | Uint8Array | null)[]): void {
     let first = 0;
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
@@ -314,17 +327,15 @@ export class ParquetFile {
       }
     }
     this.page(data, first, data.length, ENCODING.PLAIN, 0, values.off);
-    this.close();
   }
 
   /**
-   * BYTE_ARRAY strings (UTF8), dictionary-encoded when a dictionary takes at most half the plain size: the
-   * distinct strings plus their indexes against every string, sizes estimated from string lengths (a string
-   * counts its length plus 4). A dictionary column is a dictionary page of the distinct strings (PLAIN),
-   * then pages of indexes into it (RLE_DICTIONARY, bit-packed); otherwise the strings are PLAIN.
-   *
-   * One pass does both: each string is written PLAIN and, while the dictionary can still pay, looked up in
-   * it (a hash of its characters, computed as they are copied, into an open-addressing table).
+   * BYTE_ARRAY strings (UTF8), dictionary-encoded when that makes the column smaller (sizes estimated from
+   * string lengths, a string counting its length plus 4): the distinct strings plus their indexes against
+   * every string, as parquet-mr decides. A dictionary column is a dictionary page of the distinct strings
+   * (PLAIN), then pages of indexes into it (RLE_DICTIONARY, bit-packed); otherwise the strings are PLAIN.
+   * The dictionary is built first (see dictionaryOf), given up early when it cannot pay; the PLAIN values
+   * are written only when it is not used.
    */
   strings(name: string, data: readonly (string | null)[]): void {
     this.open(name, 'BYTE_ARRAY', 'UTF8');
@@ -336,75 +347,16 @@ export class ParquetFile {
       count++;
       plainBytes += v.length + 4;
     }
-    let mask = 15;
-    while (mask < 2 * count) mask = mask * 2 + 1;
-    if (slots.length <= mask) slots = new Int32Array(mask + 1);
-    slots.fill(-1, 0, mask + 1);
     const distinct: string[] = [];
-    const indexes = new Int32Array(data.length);
-    let dictionaryBytes = 0;
-    let open = true; // the dictionary can still pay
-    const cuts: number[] = []; // [row, byte offset] where a PLAIN page ends
-    let pageStart = 0;
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i];
-      if (v === null || v === undefined) continue;
-      // PLAIN, and the FNV-1a hash of the UTF-16 code units.
-      values.reserve(4 + v.length * 3);
-      const buf = values.buf;
-      const start = values.off + 4;
-      let off = start;
-      let h = 0x811c9dc5;
-      let ascii = true;
-      for (let k = 0; k < v.length; k++) {
-        const c = v.charCodeAt(k);
-        h = Math.imul(h ^ c, 0x01000193);
-        if (c > 0x7f) {
-          ascii = false;
-          break;
-        }
-        buf[off++] = c;
-      }
-      if (!ascii) {
-        off = start + buf.write(v, start, 'utf8');
-        h = 0x811c9dc5;
-        for (let k = 0; k < v.length; k++) h = Math.imul(h ^ v.charCodeAt(k), 0x01000193);
-      }
-      buf.writeUInt32LE(off - start, values.off);
-      values.off = off;
-      if (off - pageStart >= PAGE_BYTES) {
-        cuts.push(i + 1, off);
-        pageStart = off;
-      }
-      if (!open) continue;
-      let slot = h & mask;
-      let id = slots[slot] as number;
-      while (id !== -1 && distinct[id] !== v) {
-        slot = (slot + 1) & mask;
-        id = slots[slot] as number;
-      }
-      if (id === -1) {
-        id = distinct.length;
-        distinct.push(v);
-        slots[slot] = id;
-        dictionaryBytes += v.length + 4;
-        if (2 * dictionaryBytes > plainBytes) open = false; // cannot pay any more
-      }
-      indexes[i] = id;
-    }
+    if (indexScratch.length < data.length) indexScratch = new Int32Array(data.length);
+    const indexes = indexScratch;
+    const dictionaryBytes = dictionaryOf(data, count, plainBytes, distinct, indexes);
+    const open = dictionaryBytes >= 0;
     let width = 1;
     while (width < 24 && 2 ** width < distinct.length) width++;
     const indexBytes = Math.ceil((count * Math.ceil(Math.log2(Math.max(2, distinct.length)))) / 8);
-    if (!open || 2 * (dictionaryBytes + indexBytes) > plainBytes || 2 ** width < distinct.length) {
-      const total = values.off; // (page() empties the scratch buffer)
-      let first = 0;
-      let from = 0;
-      for (let c = 0; c < cuts.length; c += 2) {
-        this.page(data, first, cuts[c] as number, ENCODING.PLAIN, from, cuts[c + 1] as number);
-        first = cuts[c] as number;
-        from = cuts[c + 1] as number;
-      }
-      if (first < data.length || first === 0) this.page(data, first, data.length, ENCODING.PLAIN, from, total);
+    if (!open || dictionaryBytes + indexBytes >= plainBytes || 2 ** width < distinct.length) {
+      this.plainValues(data);
       this.close();
       return;
     }
@@ -512,6 +464,8 @@ export class ParquetFile {
     out.buf.copy(file, 0, 0, out.off);
     out.reset();
     values.reset();
+    if (indexScratch.length > KEEP_BYTES / 4) indexScratch = new Int32Array(1 << 12);
+    if (slots.length > KEEP_BYTES / 4) slots = new Int32Array(1 << 12);
     return file;
   }
 
@@ -604,6 +558,52 @@ function compress(buf: Buffer, from: number, to: number): Uint8Array {
 }
 
 /**
+ * The dictionary of a column of `count` strings taking `plainBytes` PLAIN: its distinct strings into
+ * `distinct`, each value's index into `indexes`; returns the dictionary's PLAIN size, or -1 when it was given
+ * up (it cannot pay: as big as PLAIN, or over 15 in 16 values distinct in the first quarter). The strings are
+ * found by the FNV-1a hash of their UTF-16 code units in an open-addressing table (equal strings hash alike
+ * whether or not they are the same object; measured cheaper than a Map on strings made per record).
+ */
+function dictionaryOf(
+  data: readonly (string | null)[],
+  count: number,
+  plainBytes: number,
+  distinct: string[],
+  indexes: Int32Array,
+): number {
+  let mask = 15;
+  while (mask < 2 * count) mask = mask * 2 + 1;
+  if (slots.length <= mask) slots = new Int32Array(mask + 1);
+  const table = slots;
+  table.fill(-1, 0, mask + 1);
+  const probe = count >>> 2; // values seen when the distinct share is checked
+  let bytes = 0;
+  let seen = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v === null || v === undefined) continue;
+    let h = 0x811c9dc5;
+    for (let k = 0; k < v.length; k++) h = Math.imul(h ^ v.charCodeAt(k), 0x01000193);
+    let slot = h & mask;
+    let id = table[slot] as number;
+    while (id !== -1 && distinct[id] !== v) {
+      slot = (slot + 1) & mask;
+      id = table[slot] as number;
+    }
+    if (id === -1) {
+      id = distinct.length;
+      table[slot] = id;
+      distinct.push(v);
+      bytes += v.length + 4;
+      if (bytes >= plainBytes) return -1;
+    }
+    indexes[i] = id;
+    if (++seen === probe && probe >= 64 && distinct.length * 16 > probe * 15) return -1;
+  }
+  return count === 0 ? -1 : bytes;
+}
+
+/**
  * The definition levels (1: a value, 0: null) of rows [first, end) into `levels`, in the RLE/bit-packed
  * hybrid encoding of width 1 (no length prefix: a v2 page gives it in its header). Returns the null count.
  */
@@ -659,8 +659,9 @@ function bitPackIndexes(
   let off = values.off;
   let acc = 0;
   let bits = 0;
+  const dense = count === end - first; // no nulls: no check per value
   for (let i = first; i < end; i++) {
-    if (data[i] === null || data[i] === undefined) continue;
+    if (!dense && (data[i] === null || data[i] === undefined)) continue;
     acc |= (indexes[i] as number) << bits;
     bits += width;
     while (bits >= 8) {
