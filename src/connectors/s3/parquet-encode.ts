@@ -210,6 +210,12 @@ const out = new Sink(1 << 20);
 const values = new Sink(1 << 20);
 const levels = new Sink(1 << 12);
 let packed = Buffer.allocUnsafeSlow(maxCompressedLength(1 << 20));
+/** A BYTE_ARRAY value, PLAIN: a string as UTF-8, or bytes. */
+function putByteArray(v: string | Uint8Array): void {
+  if (typeof v === 'string') values.plainString(v);
+  else values.plainBytes(v);
+}
+
 /** The open-addressing table of `strings` (dictionary ids; -1: free). */
 let slots = new Int32Array(1 << 12);
 /** The dictionary index of each value of a `strings` column. */
@@ -262,10 +268,7 @@ export class ParquetFile {
   /** INT64, PLAIN: numbers (safe integers; milliseconds for TIMESTAMP_MILLIS) or bigints within range. */
   int64s(name: string, data: readonly (number | bigint | null)[], converted?: 'TIMESTAMP_MILLIS'): void {
     this.open(name, 'INT64', converted);
-    let first = 0;
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i];
-      if (v === null || v === undefined) continue;
+    this.plainValues(data, (v) => {
       values.reserve(8);
       if (typeof v === 'number') {
         if (!Number.isSafeInteger(v)) throw new RangeError(`parquet: column ${name}: ${v} is not an integer`);
@@ -278,49 +281,35 @@ export class ParquetFile {
         values.buf.writeBigInt64LE(v, values.off);
       }
       values.off += 8;
-      if (values.off >= PAGE_BYTES) {
-        this.page(data, first, i + 1, ENCODING.PLAIN, 0, values.off);
-        first = i + 1;
-      }
-    }
-    this.page(data, first, data.length, ENCODING.PLAIN, 0, values.off);
+    });
     this.close();
   }
 
   /** DOUBLE, PLAIN. */
   doubles(name: string, data: readonly (number | null)[]): void {
     this.open(name, 'DOUBLE', undefined);
-    let first = 0;
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i];
-      if (v === null || v === undefined) continue;
+    this.plainValues(data, (v) => {
       values.reserve(8);
       values.buf.writeDoubleLE(v, values.off);
       values.off += 8;
-      if (values.off >= PAGE_BYTES) {
-        this.page(data, first, i + 1, ENCODING.PLAIN, 0, values.off);
-        first = i + 1;
-      }
-    }
-    this.page(data, first, data.length, ENCODING.PLAIN, 0, values.off);
+    });
     this.close();
   }
 
   /** BYTE_ARRAY, PLAIN: strings as UTF-8 (for UTF8 and JSON columns), or bytes. */
   byteArrays(name: string, data: readonly (string | Uint8Array | null)[], converted?: 'UTF8' | 'JSON'): void {
     this.open(name, 'BYTE_ARRAY', converted);
-    this.plainValues(data);
+    this.plainValues(data, putByteArray);
     this.close();
   }
 
-  /** The values of a BYTE_ARRAY column, PLAIN, in pages. */
-  private plainValues(data: readonly (string | Uint8Array | null)[]): void {
+  /** The non-null values of a column, PLAIN, each written by `put`, in pages of about PAGE_BYTES. */
+  private plainValues<T>(data: readonly (T | null)[], put: (v: T) => void): void {
     let first = 0;
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
       if (v === null || v === undefined) continue;
-      if (typeof v === 'string') values.plainString(v);
-      else values.plainBytes(v);
+      put(v);
       if (values.off >= PAGE_BYTES) {
         this.page(data, first, i + 1, ENCODING.PLAIN, 0, values.off);
         first = i + 1;
@@ -356,7 +345,7 @@ export class ParquetFile {
     while (width < 24 && 2 ** width < distinct.length) width++;
     const indexBytes = Math.ceil((count * Math.ceil(Math.log2(Math.max(2, distinct.length)))) / 8);
     if (!open || dictionaryBytes + indexBytes >= plainBytes || 2 ** width < distinct.length) {
-      this.plainValues(data);
+      this.plainValues(data, putByteArray);
       this.close();
       return;
     }
