@@ -258,6 +258,24 @@ describe('engine data path', () => {
     assert.ok(unbounded > 200, `the control run only got ${unbounded} records ahead; the test proves nothing`);
   });
 
+  it('reads a batch while the one before is written, even when one batch is over the budget', async () => {
+    const t = await setup({ budgetBytes: 4 * 1024 });
+    const big = 'x'.repeat(2000);
+    const src = sourceWorld(Array.from({ length: 70 }, (_, i) => `${i}:${big}`));
+    const dst = { ...destinationWorld(), delayMs: 20 };
+    let ahead = 0;
+    dst.onWrite = () => (ahead = Math.max(ahead, src.readCount - dst.written.length));
+    t.sources['s'] = src;
+    t.destinations['d'] = dst;
+    await t.engine.provision([pipeline('p', ['s'], ['d'])]);
+    await t.engine.startDesired();
+    await waitFor(() => dst.written.length === 70, { timeoutMs: 20_000, message: 'all written' });
+    await t.engine.stop('p');
+    // Batches of 7 records of ~2 KB (~15 KB, over the 4 KiB budget): two held (one written, one waiting for
+    // the destination) and a third read and waiting for the budget. One held at a time would make it 14.
+    assert.ok(ahead > 14 && ahead <= 21, `${ahead} records read ahead of the destination`);
+  });
+
   it(
     'shutdown returns even when a destination write never does: drain timeout, force, grace',
     { timeout: 10_000 },

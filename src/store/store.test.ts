@@ -387,6 +387,25 @@ void describe('sqlite store', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  void it('commits on a thread of its own: the event loop runs while a write is committed', async () => {
+    const s = new SqliteStore({ path: join(dir, 'thread.db') });
+    await s.init();
+    try {
+      const ops = Array.from({ length: 50_000 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(100) }));
+      let turns = 0;
+      const timer = setInterval(() => turns++, 1);
+      try {
+        await s.write(ops);
+      } finally {
+        clearInterval(timer);
+      }
+      assert.ok(turns > 0, 'the event loop did not turn once while 50,000 keys were committed');
+      assert.equal(await s.get('k49999'), 'v'.repeat(100), 'a read after the write resolved sees it');
+    } finally {
+      await s.close();
+    }
+  });
+
   void it('creates the directory of the file, uses WAL and the configured table', async () => {
     const path = join(dir, 'nested', 'deeper', 'state.db');
     const s = new SqliteStore({ path, table: 'my_state' });
